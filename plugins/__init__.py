@@ -1,0 +1,16 @@
+"""shouxie.plugins: hook specifications, the plugin manager and the built-in plugins."""
+from .hookspecs import hookimpl, hookspec
+from .manager import BUILTIN_PLUGINS, collect_ops, get_plugin_manager
+from .registry import DuplicateOpError, Op, OpRegistry, Registrar
+
+__all__ = [
+    "BUILTIN_PLUGINS",
+    "DuplicateOpError",
+    "Op",
+    "OpRegistry",
+    "Registrar",
+    "collect_ops",
+    "get_plugin_manager",
+    "hookimpl",
+    "hookspec",
+]
