@@ -36,6 +36,28 @@ def get_plugin_manager(load_entrypoints: bool = True) -> pluggy.PluginManager:
     return pm
 
 
+def load_plugins(pm: pluggy.PluginManager, names) -> None:
+    """Register plugins named explicitly (a config's ``plugins:`` list, ``-p NAME``).
+
+    A name is an entry point of group ``shouxie`` or else an importable module path. Loading is
+    idempotent: a plugin already registered under that name is left alone.
+    """
+    from importlib.metadata import entry_points
+
+    for name in names:
+        if pm.has_plugin(name) or pm.get_plugin(name) is not None:
+            continue
+        eps = entry_points(group=ENTRY_POINT_GROUP, name=name)
+        if eps:
+            ep = next(iter(eps))
+            if pm.is_registered(plugin := ep.load()):
+                continue
+            pm.register(plugin, name=ep.name)
+        else:
+            pm.register(importlib.import_module(name), name=name)
+    pm.check_pending()
+
+
 def collect_ops(pm: pluggy.PluginManager) -> OpRegistry:
     """Ask every plugin for its ops; each op remembers the plugin that added it."""
     registry = OpRegistry()

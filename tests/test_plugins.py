@@ -121,3 +121,16 @@ def test_observers_see_every_record(pm, write_config, tmp_path):
     assert seen["started"] == 1
     assert seen["records"] == ["boxes", "iou", "boxes", "iou"]
     assert seen["finished"]["counts"] == {"ok": 4, "error": 0, "skipped": 0}
+
+
+def test_load_plugins_by_module_path(pm, tmp_path, monkeypatch):
+    (tmp_path / "extra_plugin_mod.py").write_text(
+        "from shouxie.plugins import hookimpl\n"
+        "@hookimpl\n"
+        "def shouxie_register_ops(registry):\n"
+        "    registry.add('extra.one', lambda: 1, summary='one')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from shouxie.plugins.manager import load_plugins
+    load_plugins(pm, ["extra_plugin_mod"])
+    load_plugins(pm, ["extra_plugin_mod"])  # idempotent
+    assert collect_ops(pm).get("extra.one").plugin == "extra_plugin_mod"
