@@ -45,7 +45,7 @@ def load_plugins(pm: pluggy.PluginManager, names) -> None:
     from importlib.metadata import entry_points
 
     for name in names:
-        if pm.has_plugin(name) or pm.get_plugin(name) is not None:
+        if pm.has_plugin(name):
             continue
         eps = entry_points(group=ENTRY_POINT_GROUP, name=name)
         if eps:

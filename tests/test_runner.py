@@ -164,7 +164,8 @@ def test_cli_ops_lists_name_plugin_summary(capsys):
 
 
 def test_runner_script_and_console_script_run_quickstart(tmp_path):
-    for cmd in ([sys.executable, str(ROOT / "runner.py")], ["shouxie", "run"]):
+    console_script = str(Path(sys.executable).parent / "shouxie")
+    for cmd in ([sys.executable, str(ROOT / "runner.py")], [console_script, "run"]):
         out = tmp_path / cmd[0].replace("/", "_")
         proc = subprocess.run([*cmd, str(ROOT / "configs" / "quickstart.yaml"), "--out", str(out)],
                               capture_output=True, text=True, timeout=120)
