@@ -30,13 +30,18 @@ import numpy as np
 import yaml
 
 from shouxie.plugins import collect_ops, get_plugin_manager
-from shouxie.plugins.registry import OpRegistry, unknown_op_message
+from shouxie.plugins.registry import OpRegistry
 
 EXIT_OK, EXIT_FAILED_RECORDS, EXIT_INTERRUPTED, EXIT_USAGE = 0, 1, 2, 4
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 REFERENCE = re.compile(r"^@([A-Za-z_][A-Za-z0-9_-]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: Variables every config can use besides its sweep variables.
+BUILTIN_VARIABLES = {
+    "seed": "each point's seed, derived from the config's seed and the point's index",
+    "run_dir": "the run's directory, for ops that write files",
+}
 
 
 # --------------------------------------------------------------------------- errors
@@ -187,15 +192,15 @@ def validate(src: Source, registry: OpRegistry) -> Config:
     for var, values in sweep.items():
         if not isinstance(var, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
             raise src.error("a sweep variable is an identifier", ("sweep", var))
-        if var == "seed":
-            raise src.error("'seed' is reserved: it is each point's derived seed", ("sweep", var))
+        if var in BUILTIN_VARIABLES:
+            raise src.error(f"{var!r} is reserved: {BUILTIN_VARIABLES[var]}", ("sweep", var))
         if not isinstance(values, list) or not values:
             raise src.error("expected a non-empty list of values", ("sweep", var))
 
     raw_steps = data["steps"]
     if not isinstance(raw_steps, list) or not raw_steps:
         raise src.error("expected a non-empty list of steps", ("steps",))
-    variables = set(sweep) | {"seed"}
+    variables = set(sweep) | set(BUILTIN_VARIABLES)
     steps: list[Step] = []
     for i, raw in enumerate(raw_steps):
         path = ("steps", i)
@@ -211,7 +216,7 @@ def validate(src: Source, registry: OpRegistry) -> Config:
         if any(s.name == step_name for s in steps):
             raise src.error(f"duplicate step name {step_name!r}", path + ("name",))
         if raw["op"] not in registry:
-            raise src.error(unknown_op_message(raw["op"], [op.name for op in registry]), path + ("op",))
+            raise src.error(registry.missing_message(raw["op"]), path + ("op",))
         params = raw.get("params") or {}
         if not isinstance(params, dict):
             raise src.error("expected a mapping of parameter -> value", path + ("params",))
@@ -391,7 +396,7 @@ def execute(config: Config, registry: OpRegistry, pm, *, out: str | Path = "runs
 
 def _execute_point(run: Run, point: Point, registry: OpRegistry, pm) -> None:
     config = run.config
-    variables = {**point.values, "seed": point.seed}
+    variables = {**point.values, "seed": point.seed, "run_dir": str(run.dir)}
     outputs: dict[str, Any] = {}
     for step in config.steps:
         op = registry.get(step.op)

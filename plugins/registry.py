@@ -61,7 +61,13 @@ class OpRegistry:
         try:
             return self._ops[name]
         except KeyError:
-            raise KeyError(unknown_op_message(name, self._ops)) from None
+            raise KeyError(self.missing_message(name)) from None
+
+    def missing_message(self, name: str) -> str:
+        """Why there is no op ``name``, with a did-you-mean."""
+        close = difflib.get_close_matches(str(name), list(self._ops), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown op {name!r}{hint}"
 
     def __contains__(self, name: object) -> bool:
         return name in self._ops
@@ -71,12 +77,6 @@ class OpRegistry:
 
     def __len__(self) -> int:
         return len(self._ops)
-
-
-def unknown_op_message(name: str, known) -> str:
-    close = difflib.get_close_matches(str(name), list(known), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown op {name!r}{hint}"
 
 
 @dataclass(frozen=True)

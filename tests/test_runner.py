@@ -181,3 +181,27 @@ def test_same_seed_same_outputs(write_config, tmp_path, pm):
     b = run_config(cfg, out=tmp_path / "b", pm=pm)
     assert [r["metrics"] for r in a.records] == [r["metrics"] for r in b.records]
     assert [r["seed"] for r in a.records] == [r["seed"] for r in b.records]
+
+
+def test_builtin_variables_seed_and_run_dir(write_config, tmp_path, pm):
+    seen = []
+
+    class Probe:
+        @hookimpl
+        def shouxie_register_ops(self, registry):
+            registry.add("test.where", lambda path, seed: seen.append((path, seed)) or 0, summary="probe")
+
+    pm.register(Probe())
+    cfg = write_config("""
+        name: where
+        seed: 3
+        sweep: {k: [1, 2]}
+        steps:
+          - {name: w, op: test.where, params: {path: "${run_dir}/out.png", seed: "${seed}"}}
+    """)
+    run = run_config(cfg, out=tmp_path, pm=pm)
+    assert [p for p, _ in seen] == [f"{run.dir}/out.png"] * 2
+    assert seen[0][1] != seen[1][1] and [s for _, s in seen] == [r["seed"] for r in run.records]
+    bad = write_config("name: x\nsweep: {seed: [1]}\nsteps:\n  - {name: a, op: data.random_boxes}\n")
+    with pytest.raises(ConfigError, match="'seed' is reserved"):
+        run_config(bad, out=tmp_path, pm=pm)
