@@ -34,9 +34,12 @@ def relu_forward(x):
 
 
 def relu_backward(dout, cache):
-    """Gradient of :func:`relu_forward`: ``dout`` where the output is > 0, else 0 (also at 0, as torch)."""
+    """Gradient of :func:`relu_forward`: 0 where the output is <= 0 (also at 0), else ``dout``.
+
+    Where the input was NaN the gradient passes through, as in torch's ``threshold_backward``.
+    """
     dout = gradient_like(dout, cache.shape, cache.dtype)
-    return dout * (cache > 0)
+    return dout * ~(cache <= 0)
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ def batchnorm_backward(dout, cache: BatchNormCache):
     dbeta = dout.sum(axis=cache.axes)
     dgamma = (dout * x_hat).sum(axis=cache.axes)
     scale = (cache.gamma * cache.inv_std).reshape(shape)
-    if not cache.training:
+    if not cache.training or x_hat.size == 0:
         return dout * scale, dgamma, dbeta
     m = x_hat.size // x_hat.shape[1]
     dx = scale * (dout - (dbeta / m).reshape(shape) - x_hat * (dgamma / m).reshape(shape))
