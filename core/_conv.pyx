@@ -1,12 +1,17 @@
 """Compiled im2col / col2im for 2-D convolution. Inputs are validated by :mod:`shouxie.core.conv`.
 
-Column layout: ``col[n, (c * KH + i) * KW + j, oh * WO + ow] = x_padded[n, c, oh*SH + i*DH, ow*SW + j*DW]``,
-so that with ``groups`` the rows of group ``g`` are the contiguous block ``g * (C/groups) * KH * KW``.
+Column layout: ``col[(c * KH + i) * KW + j, n, oh * WO + ow] = x_padded[n, c, oh*SH + i*DH, ow*SW + j*DW]``:
+seen as a ``(C*KH*KW, N*HO*WO)`` matrix it makes the whole batch one GEMM, and with ``groups``
+the rows of group ``g`` are the contiguous block ``g * (C/groups) * KH * KW``.
 The work is split over the ``N * C`` input planes: each plane owns its rows of ``col`` (im2col) and
-its plane of ``dx`` (col2im), so the threads never write to the same memory.
+its plane of ``dx`` (col2im), so the threads never write to the same memory. Small problems run on one thread: waking the team
+costs more than it saves, and much more on a loaded machine.
 """
 from cython.parallel cimport prange
 from libc.string cimport memset
+
+# Fewest column entries worth a parallel loop.
+DEF PARALLEL_MIN = 1 << 20
 
 ctypedef fused real:
     float
@@ -45,7 +50,7 @@ cdef inline Py_ssize_t _end_valid(
 
 def im2col(
     const real[:, :, :, ::1] x,   # IN  (N, C, H, W)
-    real[:, :, ::1] col,          # OUT (N, C*KH*KW, HO*WO)
+    real[:, :, ::1] col,          # OUT (C*KH*KW, N, HO*WO)
     Py_ssize_t kh, Py_ssize_t kw,  # IN  kernel size
     Py_ssize_t sh, Py_ssize_t sw,  # IN  stride (>= 1)
     Py_ssize_t ph, Py_ssize_t pw,  # IN  zero padding
@@ -59,7 +64,7 @@ def im2col(
     if n == 0 or c == 0 or ho == 0 or wo == 0:
         return
     with nogil:
-        for plane in prange(n * c, schedule="static"):
+        for plane in prange(n * c, schedule="static", use_threads_if=n * c * kh * kw * ho * wo > PARALLEL_MIN):
             b = plane // c
             ch = plane % c
             for j in range(kw):
@@ -68,7 +73,7 @@ def im2col(
                 for i in range(kh):
                     row = (ch * kh + i) * kw + j
                     for oh in range(ho):
-                        dst = &col[b, row, oh * wo]
+                        dst = &col[row, b, oh * wo]
                         ih = oh * sh - ph + i * dh
                         if ih < 0 or ih >= h or lo == hi:
                             memset(dst, 0, wo * sizeof(real))
@@ -88,7 +93,7 @@ def im2col(
 
 
 def col2im(
-    const real[:, :, ::1] col,    # IN  (N, C*KH*KW, HO*WO) gradient of the columns
+    const real[:, :, ::1] col,    # IN  (C*KH*KW, N, HO*WO) gradient of the columns
     real[:, :, :, ::1] dx,        # OUT (N, C, H, W) gradient of the input; overwritten
     Py_ssize_t kh, Py_ssize_t kw,
     Py_ssize_t sh, Py_ssize_t sw,
@@ -103,7 +108,7 @@ def col2im(
     if n == 0 or c == 0 or h == 0 or w == 0:
         return
     with nogil:
-        for plane in prange(n * c, schedule="static"):
+        for plane in prange(n * c, schedule="static", use_threads_if=n * c * kh * kw * ho * wo > PARALLEL_MIN):
             b = plane // c
             ch = plane % c
             memset(&dx[b, ch, 0, 0], 0, h * w * sizeof(real))
@@ -121,7 +126,7 @@ def col2im(
                         ih = oh * sh - ph + i * dh
                         if ih < 0 or ih >= h:
                             continue
-                        src = &col[b, row, oh * wo]
+                        src = &col[row, b, oh * wo]
                         dst = &dx[b, ch, ih, 0]
                         if sw == 1:
                             for ow in range(lo, hi):

@@ -3,12 +3,15 @@
 Semantics are torch's: padding never wins (it acts as -inf), the first maximum of a window in
 row-major order wins ties, and a NaN wins over every number (the last NaN of the window, as in
 torch's ``val > maxval || isnan(val)`` scan). ``argmax`` holds the winner's flat index ``ih * W + iw``
-inside its plane.
+inside its plane. Small problems run on one thread.
 """
 from cython.parallel cimport prange
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t
 from libc.string cimport memset
+
+# Fewest visited elements worth a parallel loop.
+DEF PARALLEL_MIN = 1 << 20
 
 ctypedef fused real:
     float
@@ -31,7 +34,7 @@ def max_pool2d_forward(
     if planes == 0 or ho == 0 or wo == 0:
         return
     with nogil:
-        for p in prange(planes, schedule="static"):
+        for p in prange(planes, schedule="static", use_threads_if=planes * ho * wo * kh * kw > PARALLEL_MIN):
             for oh in range(ho):
                 h0 = oh * sh - ph
                 h1 = h0 + kh if h0 + kh < h else h
@@ -67,7 +70,7 @@ def max_pool2d_backward(
     if planes == 0 or h == 0 or w == 0:
         return
     with nogil:
-        for p in prange(planes, schedule="static"):
+        for p in prange(planes, schedule="static", use_threads_if=planes * h * w > PARALLEL_MIN):
             dst = &dx[p, 0, 0]
             memset(dst, 0, h * w * sizeof(real))
             if m == 0:

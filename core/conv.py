@@ -1,9 +1,10 @@
 """2-D convolution and max pooling with forward and backward passes, NCHW layout.
 
-Convolution is im2col (compiled, parallel over the ``N * C`` input planes) followed by one
-``numpy.matmul`` that multiplies the ``(groups, O/groups, C/groups*KH*KW)`` weights with the
-``(N, groups, C/groups*KH*KW, HO*WO)`` columns; the backward pass rebuilds the columns, forms the
-two transposed products and scatters the column gradient back with col2im. The column matrix is
+Convolution is im2col (compiled, parallel over the ``N * C`` input planes) followed by one GEMM
+(``numpy.matmul``) of the ``(groups, O/groups, C/groups*KH*KW)`` weights with the
+``(groups, C/groups*KH*KW, N*HO*WO)`` columns of the whole batch; the backward pass rebuilds the
+columns, forms the two transposed products (again one GEMM each) and scatters the column gradient
+back with col2im. The column matrix is
 ``KH*KW`` times the input, so it lives in a per-thread workspace that is reused from call to call
 (a fresh allocation of that size costs more in page faults than im2col itself) and is not kept
 in the cache. Max pooling is a compiled window scan that also records each window's winner.
@@ -127,9 +128,10 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
     x = x.astype(dtype, copy=False)
     weight = w.astype(dtype, copy=False).reshape(groups, o // groups, cg * kh * kw)
     geometry = (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
-    col = _columns((n, c * kh * kw, ho * wo), dtype)
+    col = _columns((c * kh * kw, n, ho * wo), dtype)
     _conv.im2col(x, col, *geometry)
-    out = np.matmul(weight, col.reshape(n, groups, cg * kh * kw, ho * wo)).reshape(n, o, ho, wo)
+    out = np.matmul(weight, col.reshape(groups, cg * kh * kw, n * ho * wo))  # (groups, O/groups, N*HO*WO)
+    out = np.ascontiguousarray(out.reshape(o, n, ho, wo).transpose(1, 0, 2, 3))
     if b is not None:
         out += b.astype(dtype, copy=False)[:, None, None]
     return out, ConvCache(x, weight, geometry, b is not None)
@@ -157,14 +159,15 @@ def conv2d_backward(dout, cache: ConvCache):
     kh, kw = cache.geometry[:2]
     ho, wo = cache.geometry[-2:]
     dout = gradient_like(dout, (n, groups * og, ho, wo), x.dtype)
-    d = dout.reshape(n, groups, og, ho * wo)
-    col = _columns((n, groups, k, ho * wo), x.dtype)
-    _conv.im2col(x, col.reshape(n, c * kh * kw, ho * wo), *cache.geometry)
-    dw = np.matmul(d, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(groups * og, k // (kh * kw), kh, kw)
+    d = np.ascontiguousarray(dout.reshape(n, groups * og, ho * wo).transpose(1, 0, 2))
+    d = d.reshape(groups, og, n * ho * wo)
+    col = _columns((groups, k, n * ho * wo), x.dtype)
+    _conv.im2col(x, col.reshape(c * kh * kw, n, ho * wo), *cache.geometry)
+    dw = np.matmul(d, col.transpose(0, 2, 1)).reshape(groups * og, k // (kh * kw), kh, kw)
     db = dout.sum(axis=(0, 2, 3)) if cache.has_bias else None
     np.matmul(weight.transpose(0, 2, 1), d, out=col)  # the column gradient, in place
     dx = np.empty(x.shape, x.dtype)
-    _conv.col2im(col.reshape(n, c * kh * kw, ho * wo), dx, *cache.geometry)
+    _conv.col2im(col.reshape(c * kh * kw, n, ho * wo), dx, *cache.geometry)
     return dx, dw, db
 
 

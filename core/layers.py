@@ -204,9 +204,9 @@ def dropout_forward(x, p, *, training=True, seed=None):
     p = real_number(p, "p", low=0.0, high=1.0)
     if not isinstance(training, (bool, np.bool_)):
         raise TypeError(f"training must be a bool, got {type(training).__name__}")
-    rng = _generator(seed)
     if not training:
         return x.copy(), None
+    rng = _generator(seed)
     if p == 1:
         mask = np.zeros_like(x)
     else:
