@@ -11,7 +11,8 @@ from cython.parallel cimport prange
 from libc.string cimport memset
 
 # Fewest column entries worth a parallel loop.
-DEF PARALLEL_MIN = 1 << 20
+cdef enum:
+    PARALLEL_MIN = 1 << 20
 
 ctypedef fused real:
     float

@@ -11,11 +11,19 @@ from libc.stdint cimport int32_t
 from libc.string cimport memset
 
 # Fewest visited elements worth a parallel loop.
-DEF PARALLEL_MIN = 1 << 20
+cdef enum:
+    PARALLEL_MIN = 1 << 20
 
 ctypedef fused real:
     float
     double
+
+
+cdef inline Py_ssize_t _ceil_div(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    # ceil(a / b) for b > 0 and any sign of a
+    if a >= 0:
+        return (a + b - 1) // b
+    return -((-a) // b)
 
 
 def max_pool2d_forward(
@@ -26,34 +34,48 @@ def max_pool2d_forward(
     Py_ssize_t sh, Py_ssize_t sw,  # IN  stride (>= 1)
     Py_ssize_t ph, Py_ssize_t pw,  # IN  padding (<= half the kernel, so no window is all padding)
 ):
+    # Each output row is built in place: for every tap (i, j) of the window, in row-major order,
+    # one branch-free pass over the outputs whose tap falls inside the input. Visiting order per
+    # window is torch's, and the inner loop vectorises.
     cdef Py_ssize_t planes = x.shape[0], h = x.shape[1], w = x.shape[2]
     cdef Py_ssize_t ho = out.shape[1], wo = out.shape[2]
-    cdef Py_ssize_t p, oh, ow, h0, h1, w0, w1, ih, iw, best_i
-    cdef real best, v
+    cdef Py_ssize_t p, oh, ow, i, j, ih, h0, lo, hi, shift
+    cdef real v, best
+    cdef bint take
+    cdef int32_t base, cur
     cdef const real* row
+    cdef real* orow
+    cdef int32_t* arow
     if planes == 0 or ho == 0 or wo == 0:
         return
     with nogil:
         for p in prange(planes, schedule="static", use_threads_if=planes * ho * wo * kh * kw > PARALLEL_MIN):
             for oh in range(ho):
+                orow = &out[p, oh, 0]
+                arow = &argmax[p, oh, 0]
                 h0 = oh * sh - ph
-                h1 = h0 + kh if h0 + kh < h else h
-                h0 = h0 if h0 > 0 else 0
-                for ow in range(wo):
-                    w0 = ow * sw - pw
-                    w1 = w0 + kw if w0 + kw < w else w
-                    w0 = w0 if w0 > 0 else 0
-                    best = -INFINITY
-                    best_i = h0 * w + w0
-                    for ih in range(h0, h1):
-                        row = &x[p, ih, 0]
-                        for iw in range(w0, w1):
-                            v = row[iw]
-                            if v > best or v != v:
-                                best = v
-                                best_i = ih * w + iw
-                    out[p, oh, ow] = best
-                    argmax[p, oh, ow] = <int32_t>best_i
+                for ow in range(wo):  # the window's first input element, should all of it be -inf
+                    orow[ow] = -INFINITY
+                    arow[ow] = <int32_t>((h0 if h0 > 0 else 0) * w + (ow * sw - pw if ow * sw > pw else 0))
+                for i in range(kh):
+                    ih = h0 + i
+                    if ih < 0 or ih >= h:
+                        continue
+                    row = &x[p, ih, 0]
+                    for j in range(kw):
+                        shift = j - pw
+                        lo = _ceil_div(-shift, sw)
+                        lo = lo if lo > 0 else 0
+                        hi = _ceil_div(w - shift, sw)
+                        hi = hi if hi < wo else wo
+                        base = <int32_t>(ih * w + shift)
+                        for ow in range(lo, hi):
+                            v = row[ow * sw + shift]
+                            best = orow[ow]
+                            cur = arow[ow]
+                            take = (v > best) | (v != v)
+                            orow[ow] = v if take else best
+                            arow[ow] = base + <int32_t>(ow * sw) if take else cur
 
 
 def max_pool2d_backward(
