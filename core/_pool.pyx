@@ -10,20 +10,7 @@ from libc.math cimport INFINITY
 from libc.stdint cimport int32_t
 from libc.string cimport memset
 
-# Fewest visited elements worth a parallel loop.
-cdef enum:
-    PARALLEL_MIN = 1 << 20
-
-ctypedef fused real:
-    float
-    double
-
-
-cdef inline Py_ssize_t _ceil_div(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
-    # ceil(a / b) for b > 0 and any sign of a
-    if a >= 0:
-        return (a + b - 1) // b
-    return -((-a) // b)
+include "_windows.pxi"
 
 
 def max_pool2d_forward(
@@ -64,10 +51,8 @@ def max_pool2d_forward(
                     row = &x[p, ih, 0]
                     for j in range(kw):
                         shift = j - pw
-                        lo = _ceil_div(-shift, sw)
-                        lo = lo if lo > 0 else 0
-                        hi = _ceil_div(w - shift, sw)
-                        hi = hi if hi < wo else wo
+                        lo = _first_valid(shift, sw)
+                        hi = _end_valid(shift, sw, w, wo, lo)
                         base = <int32_t>(ih * w + shift)
                         for ow in range(lo, hi):
                             v = row[ow * sw + shift]
