@@ -4,10 +4,11 @@ Convolution is im2col (compiled, parallel over the ``N * C`` input planes) follo
 (``numpy.matmul``) of the ``(groups, O/groups, C/groups*KH*KW)`` weights with the
 ``(groups, C/groups*KH*KW, N*HO*WO)`` columns of the whole batch; the backward pass rebuilds the
 columns, forms the two transposed products (again one GEMM each) and scatters the column gradient
-back with col2im. The column matrix is
-``KH*KW`` times the input, so it lives in a per-thread workspace that is reused from call to call
-(a fresh allocation of that size costs more in page faults than im2col itself) and is not kept
-in the cache. Max pooling is a compiled window scan that also records each window's winner.
+back with col2im. The column matrix is ``KH*KW`` times the input, so it lives in a per-thread
+workspace reused from call to call (a fresh allocation of that size costs more in page faults
+than im2col itself); it keeps the size of the largest convolution run so far. The cache holds a
+reference to ``x`` instead of the columns: do not modify ``x`` in place before the backward pass.
+Max pooling is a compiled window scan that also records each window's winner.
 
 Kernel sizes, strides, paddings and dilations are an int or an ``(h, w)`` pair. Output sizes are
 ``(H + 2*padding - dilation*(kernel - 1) - 1) // stride + 1``, as in ``torch.nn.functional``.
