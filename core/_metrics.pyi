@@ -1,0 +1,18 @@
+import numpy as np
+import numpy.typing as npt
+
+def roc_area(
+    pos: npt.NDArray[np.floating],
+    neg: npt.NDArray[np.floating],
+    w_pos: npt.NDArray[np.float64],
+    w_neg: npt.NDArray[np.float64],
+) -> float: ...
+def clf_curve(
+    pos: npt.NDArray[np.floating],
+    neg: npt.NDArray[np.floating],
+    w_pos: npt.NDArray[np.float64],
+    w_neg: npt.NDArray[np.float64],
+    tps: npt.NDArray[np.float64],
+    fps: npt.NDArray[np.float64],
+    thresholds: npt.NDArray[np.floating],
+) -> int: ...

@@ -1,0 +1,97 @@
+"""Compiled ranking kernel for AUC and the ROC / precision-recall curves.
+
+Inputs are validated by :mod:`shouxie.core.metrics`: the scores of the positive and of the
+negative samples arrive separately, each sorted ascending, finite, with non-zero weights.
+Merging the two sorted lists from the top visits every distinct score once, so AUC and the
+curves cost one O(n) pass after the O(n log n) sorts.
+"""
+
+ctypedef fused real:
+    float
+    double
+
+
+cdef double _walk(
+    const real* pos,      # IN (P,) positive scores, ascending
+    Py_ssize_t n_pos,
+    const real* neg,      # IN (N,) negative scores, ascending
+    Py_ssize_t n_neg,
+    const double* w_pos,  # IN (P,) weights in the order of `pos`, or NULL for unit weights
+    const double* w_neg,  # IN (N,) weights in the order of `neg`, or NULL
+    double* tps,          # OUT (m,) weighted true positives at each distinct score, or NULL
+    double* fps,          # OUT (m,) weighted false positives, or NULL
+    real* thresholds,     # OUT (m,) the distinct scores, descending, or NULL
+    Py_ssize_t* m,        # OUT number of distinct scores
+) noexcept nogil:
+    """Walk the distinct scores from the highest; return the unnormalised area under ROC.
+
+    A group of tied scores holding weight ``gp`` of positives and ``gn`` of negatives adds
+    ``gn * (tp + gp / 2)``: every positive above it beats those negatives, tied ones count 1/2.
+    """
+    cdef Py_ssize_t i = n_pos - 1, j = n_neg - 1, k = 0
+    cdef double tp = 0, fp = 0, gp, gn, area = 0
+    cdef real v
+    while i >= 0 or j >= 0:
+        if j < 0 or (i >= 0 and pos[i] > neg[j]):
+            v = pos[i]
+        else:
+            v = neg[j]
+        gp = 0
+        while i >= 0 and pos[i] == v:
+            gp += 1 if w_pos == NULL else w_pos[i]
+            i -= 1
+        gn = 0
+        while j >= 0 and neg[j] == v:
+            gn += 1 if w_neg == NULL else w_neg[j]
+            j -= 1
+        area += gn * (tp + 0.5 * gp)
+        tp += gp
+        fp += gn
+        if tps != NULL:
+            tps[k] = tp
+            fps[k] = fp
+            thresholds[k] = v
+        k += 1
+    m[0] = k
+    return area
+
+
+def roc_area(
+    const real[::1] pos,      # IN (P,) positive scores, ascending
+    const real[::1] neg,      # IN (N,) negative scores, ascending
+    const double[::1] w_pos,  # IN (P,) or (0,) for unit weights
+    const double[::1] w_neg,  # IN (N,) or (0,)
+):
+    """Unnormalised area under the ROC curve: sum over (positive, negative) pairs of the
+    weight product when the positive scores higher, half of it on a tie."""
+    cdef Py_ssize_t m
+    cdef double area
+    cdef const double* wp = &w_pos[0] if w_pos.shape[0] else NULL
+    cdef const double* wn = &w_neg[0] if w_neg.shape[0] else NULL
+    cdef const real* p = &pos[0] if pos.shape[0] else NULL
+    cdef const real* q = &neg[0] if neg.shape[0] else NULL
+    with nogil:
+        area = _walk(p, pos.shape[0], q, neg.shape[0], wp, wn, NULL, NULL, NULL, &m)
+    return area
+
+
+def clf_curve(
+    const real[::1] pos,      # IN (P,) positive scores, ascending
+    const real[::1] neg,      # IN (N,) negative scores, ascending
+    const double[::1] w_pos,  # IN (P,) or (0,) for unit weights
+    const double[::1] w_neg,  # IN (N,) or (0,)
+    double[::1] tps,          # OUT (P + N,) cumulative true positives per distinct score
+    double[::1] fps,          # OUT (P + N,) cumulative false positives
+    real[::1] thresholds,     # OUT (P + N,) distinct scores, descending
+):
+    """Fill the first m entries of the outputs, one per distinct score; return m."""
+    cdef Py_ssize_t m = 0
+    cdef const double* wp = &w_pos[0] if w_pos.shape[0] else NULL
+    cdef const double* wn = &w_neg[0] if w_neg.shape[0] else NULL
+    cdef const real* p = &pos[0] if pos.shape[0] else NULL
+    cdef const real* q = &neg[0] if neg.shape[0] else NULL
+    if tps.shape[0] == 0:
+        return 0
+    with nogil:
+        _walk(p, pos.shape[0], q, neg.shape[0], wp, wn, &tps[0], &fps[0], &thresholds[0], &m)
+    return m
