@@ -100,11 +100,9 @@ def _greater_class(labels: np.ndarray) -> np.ndarray:
     else:
         classes = []
     if len(classes) != 2:
-        raise ValueError(
-            f"labels must contain exactly two classes for ROC AUC, got {len(classes)}"
-            f"{' (' + repr(np.asarray(classes)[:5].tolist()) + ')' if len(classes) else ''}; "
-            "ROC AUC is not defined with one class"
-        )
+        shown = f" {np.asarray(classes)[:5].tolist()}" if len(classes) else ""
+        why = "; ROC AUC is not defined with one class" if len(classes) == 1 else ""
+        raise ValueError(f"labels must contain exactly two classes, got {len(classes)}{shown}{why}")
     return is_pos
 
 
