@@ -16,3 +16,9 @@ def clf_curve(
     fps: npt.NDArray[np.float64],
     thresholds: npt.NDArray[np.floating],
 ) -> int: ...
+def split_by_class(
+    scores: npt.NDArray[np.floating],
+    is_pos: npt.NDArray[np.uint8],
+    pos: npt.NDArray[np.floating],
+    neg: npt.NDArray[np.floating],
+) -> None: ...

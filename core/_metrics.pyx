@@ -95,3 +95,25 @@ def clf_curve(
     with nogil:
         _walk(p, pos.shape[0], q, neg.shape[0], wp, wn, &tps[0], &fps[0], &thresholds[0], &m)
     return m
+
+
+def split_by_class(
+    const real[::1] scores,           # IN (n,) scores
+    const unsigned char[::1] is_pos,  # IN (n,) 1 for a positive, 0 for a negative
+    real[::1] pos,                    # OUT (P + 1,) scores of the positives in input order, then slack
+    real[::1] neg,                    # OUT (n - P + 1,) scores of the negatives, then slack
+):
+    """Branch-free partition of the scores by class; P = is_pos.sum(), sized by the caller.
+
+    Every score is written to both outputs and only its own class's cursor advances, so the
+    other output's next slot (at most its slack slot) is overwritten later or ignored.
+    """
+    cdef Py_ssize_t n = scores.shape[0], i, p = 0, q = 0
+    cdef unsigned char b
+    with nogil:
+        for i in range(n):
+            b = is_pos[i]
+            pos[p] = scores[i]
+            neg[q] = scores[i]
+            p += b
+            q += 1 - b

@@ -71,19 +71,18 @@ def _split(is_pos: np.ndarray, scores: np.ndarray, weights: np.ndarray | None):
     Zero-weight samples are dropped. Returns ``pos, neg, w_pos, w_neg``; without weights
     ``w_pos`` and ``w_neg`` are empty (unit weights for the kernel).
     """
-    if weights is not None and not (keep := weights != 0).all():
-        is_pos, scores, weights = is_pos[keep], scores[keep], weights[keep]
-    out = []
-    for mask in (is_pos, ~is_pos):
-        s = scores[mask]
-        if weights is None:
-            s.sort()
-            out.append((s, _UNIT))
-        else:
-            order = np.argsort(s)
-            out.append((s[order], weights[mask][order]))
-    (pos, w_pos), (neg, w_neg) = out
-    return pos, neg, w_pos, w_neg
+    if weights is not None:
+        nonzero = weights != 0
+        pos_idx, neg_idx = (idx[np.argsort(scores[idx])]
+                            for idx in (np.flatnonzero(nonzero & is_pos), np.flatnonzero(nonzero & ~is_pos)))
+        return scores[pos_idx], scores[neg_idx], weights[pos_idx], weights[neg_idx]
+    n_pos = int(np.count_nonzero(is_pos))
+    pos, neg = np.empty(n_pos + 1, scores.dtype), np.empty(scores.size - n_pos + 1, scores.dtype)
+    _metrics.split_by_class(scores, is_pos.view(np.uint8), pos, neg)
+    pos, neg = pos[:-1], neg[:-1]
+    pos.sort()
+    neg.sort()
+    return pos, neg, _UNIT, _UNIT
 
 
 def _greater_class(labels: np.ndarray) -> np.ndarray:
