@@ -175,3 +175,21 @@ def test_gradient_descent_bad_input(X, y, kwargs, error, match):
 def test_least_squares_bad_input(X, y, kwargs, error, match):
     with pytest.raises(error, match=match):
         least_squares(X, y, **kwargs)
+
+
+def test_plugin_ops_agree_with_numpy_reference(pm):
+    from shouxie.plugins import collect_ops
+    ops = collect_ops(pm)
+    data = ops.get("data.regression")(n=500, n_features=6, noise=0.05, seed=1)
+    args = {"X": data["X"], "y": data["y"], "fit_intercept": True}
+    got, want = ops.get("linear.least_squares")(**args), ops.get("ref.numpy_lstsq")(**args)
+    assert got.keys() == want.keys()
+    np.testing.assert_allclose(got["coef"], want["coef"], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(got["coef"], data["coef"], atol=0.02)
+    gd = ops.get("linear.gradient_descent")(X=data["X"], y=data["y"], lr=0.5, tol=1e-10, max_iter=5000)
+    assert gd["converged"] == 1 and gd["epochs"] == len(gd["losses"]) - 1
+    np.testing.assert_allclose(gd["coef"], got["coef"], atol=1e-7)
+    labels = ops.get("data.regression")(n=50, kind="logistic", seed=2)["y"]
+    assert set(np.unique(labels)) <= {0, 1}
+    with pytest.raises(ValueError, match="kind must be"):
+        ops.get("data.regression")(kind="poisson")

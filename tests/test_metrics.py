@@ -223,3 +223,22 @@ def test_fuzz_against_definition_and_sklearn(rows):
 def test_bad_input(func, labels, scores, kwargs, error, match):
     with pytest.raises(error, match=match):
         func(labels, scores, **kwargs)
+
+
+def test_plugin_ops_agree_with_their_sklearn_references(pm):
+    from shouxie.plugins import collect_ops
+    ops = collect_ops(pm)
+    data = ops.get("data.scores")(n=2000, separability=2.0, decimals=1, seed=3)
+    again = ops.get("data.scores")(n=2000, separability=2.0, decimals=1, seed=3)
+    np.testing.assert_array_equal(data["scores"], again["scores"])
+    args = {"labels": data["labels"], "scores": data["scores"]}
+    # Phi(2 / sqrt(2)) = 0.921 for well-separated classes
+    assert ops.get("metrics.auc")(**args) == pytest.approx(0.921, abs=0.02)
+    for ours, ref in [("metrics.auc", "ref.sklearn_roc_auc"),
+                      ("metrics.average_precision", "ref.sklearn_average_precision")]:
+        assert ops.get(ours)(**args) == pytest.approx(ops.get(ref)(**args), abs=1e-12)
+    for ours, ref in [("metrics.roc_curve", "ref.sklearn_roc_curve"),
+                      ("metrics.precision_recall_curve", "ref.sklearn_precision_recall_curve")]:
+        got, want = ops.get(ours)(**args), ops.get(ref)(**args)
+        assert got.keys() == want.keys()
+        assert_curves_equal(list(got.values()), list(want.values()))
