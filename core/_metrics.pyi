@@ -1,13 +1,7 @@
 import numpy as np
 import numpy.typing as npt
 
-def roc_area(
-    pos: npt.NDArray[np.floating],
-    neg: npt.NDArray[np.floating],
-    w_pos: npt.NDArray[np.float64],
-    w_neg: npt.NDArray[np.float64],
-) -> float: ...
-def clf_curve(
+def rank_walk(
     pos: npt.NDArray[np.floating],
     neg: npt.NDArray[np.floating],
     w_pos: npt.NDArray[np.float64],
@@ -15,7 +9,7 @@ def clf_curve(
     tps: npt.NDArray[np.float64],
     fps: npt.NDArray[np.float64],
     thresholds: npt.NDArray[np.floating],
-) -> int: ...
+) -> tuple[float, int]: ...
 def split_by_class(
     scores: npt.NDArray[np.floating],
     is_pos: npt.NDArray[np.uint8],

@@ -56,46 +56,31 @@ cdef double _walk(
     return area
 
 
-def roc_area(
+def rank_walk(
     const real[::1] pos,      # IN (P,) positive scores, ascending
     const real[::1] neg,      # IN (N,) negative scores, ascending
     const double[::1] w_pos,  # IN (P,) or (0,) for unit weights
     const double[::1] w_neg,  # IN (N,) or (0,)
+    double[::1] tps,          # OUT (P + N,) cumulative true positives per distinct score, or (0,)
+    double[::1] fps,          # OUT (P + N,) cumulative false positives, or (0,)
+    real[::1] thresholds,     # OUT (P + N,) distinct scores, descending, or (0,)
 ):
-    """Unnormalised area under the ROC curve: sum over (positive, negative) pairs of the
-    weight product when the positive scores higher, half of it on a tie."""
-    cdef Py_ssize_t m
+    """Return ``(area, m)``: the unnormalised area under the ROC curve (the weight product of
+    every (positive, negative) pair where the positive scores higher, half of it on a tie) and
+    the number m of distinct scores. When the outputs are non-empty their first m entries are
+    filled; empty outputs ask for the area only."""
+    cdef Py_ssize_t m = 0
     cdef double area
     cdef const double* wp = &w_pos[0] if w_pos.shape[0] else NULL
     cdef const double* wn = &w_neg[0] if w_neg.shape[0] else NULL
     cdef const real* p = &pos[0] if pos.shape[0] else NULL
     cdef const real* q = &neg[0] if neg.shape[0] else NULL
+    cdef double* tp_out = &tps[0] if tps.shape[0] else NULL
+    cdef double* fp_out = &fps[0] if tps.shape[0] else NULL
+    cdef real* thr_out = &thresholds[0] if tps.shape[0] else NULL
     with nogil:
-        area = _walk(p, pos.shape[0], q, neg.shape[0], wp, wn, NULL, NULL, NULL, &m)
-    return area
-
-
-def clf_curve(
-    const real[::1] pos,      # IN (P,) positive scores, ascending
-    const real[::1] neg,      # IN (N,) negative scores, ascending
-    const double[::1] w_pos,  # IN (P,) or (0,) for unit weights
-    const double[::1] w_neg,  # IN (N,) or (0,)
-    double[::1] tps,          # OUT (P + N,) cumulative true positives per distinct score
-    double[::1] fps,          # OUT (P + N,) cumulative false positives
-    real[::1] thresholds,     # OUT (P + N,) distinct scores, descending
-):
-    """Fill the first m entries of the outputs, one per distinct score; return m."""
-    cdef Py_ssize_t m = 0
-    cdef const double* wp = &w_pos[0] if w_pos.shape[0] else NULL
-    cdef const double* wn = &w_neg[0] if w_neg.shape[0] else NULL
-    cdef const real* p = &pos[0] if pos.shape[0] else NULL
-    cdef const real* q = &neg[0] if neg.shape[0] else NULL
-    if tps.shape[0] == 0:
-        return 0
-    with nogil:
-        _walk(p, pos.shape[0], q, neg.shape[0], wp, wn, &tps[0], &fps[0], &thresholds[0], &m)
-    return m
-
+        area = _walk(p, pos.shape[0], q, neg.shape[0], wp, wn, tp_out, fp_out, thr_out, &m)
+    return area, m
 
 def split_by_class(
     const real[::1] scores,           # IN (n,) scores

@@ -20,7 +20,7 @@ import numpy as np
 from . import _metrics
 from ._validation import float_array
 
-_UNIT = np.empty(0)  # "no weights" for the kernel
+_UNIT = np.empty(0)  # "no weights" / "no curve output" for the kernel
 _DEFAULT_POS_LABELS = ([0, 1], [-1, 1], [0], [-1], [1])
 
 
@@ -151,7 +151,8 @@ def auc(labels, scores, *, sample_weight=None) -> float:
     total = (pos.size * neg.size) if w is None else (w_pos.sum() * w_neg.sum())
     if total == 0:
         raise ValueError("sample_weight is 0 for every sample of one class; ROC AUC is not defined")
-    return float(_metrics.roc_area(pos, neg, w_pos, w_neg) / total)
+    area, _ = _metrics.rank_walk(pos, neg, w_pos, w_neg, _UNIT, _UNIT, pos[:0])
+    return float(area / total)
 
 
 def _clf_curve(y, s, w, pos_label):
@@ -161,7 +162,7 @@ def _clf_curve(y, s, w, pos_label):
     if n == 0:
         raise ValueError("no samples of non-zero weight: the curve is not defined")
     tps, fps, thresholds = np.empty(n), np.empty(n), np.empty(n, s.dtype)
-    m = _metrics.clf_curve(pos, neg, w_pos, w_neg, tps, fps, thresholds)
+    _, m = _metrics.rank_walk(pos, neg, w_pos, w_neg, tps, fps, thresholds)
     return tps[:m], fps[:m], thresholds[:m]
 
 
