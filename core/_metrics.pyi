@@ -13,6 +13,9 @@ def rank_walk(
 def split_by_class(
     scores: npt.NDArray[np.floating],
     is_pos: npt.NDArray[np.uint8],
+    weights: npt.NDArray[np.float64],
     pos: npt.NDArray[np.floating],
     neg: npt.NDArray[np.floating],
+    w_pos: npt.NDArray[np.float64],
+    w_neg: npt.NDArray[np.float64],
 ) -> None: ...

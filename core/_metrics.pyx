@@ -85,20 +85,29 @@ def rank_walk(
 def split_by_class(
     const real[::1] scores,           # IN (n,) scores
     const unsigned char[::1] is_pos,  # IN (n,) 1 for a positive, 0 for a negative
-    real[::1] pos,                    # OUT (P + 1,) scores of the positives in input order, then slack
-    real[::1] neg,                    # OUT (n - P + 1,) scores of the negatives, then slack
+    const double[::1] weights,        # IN (n,) weights, or (0,) for unit weights
+    real[::1] pos,                    # OUT (P + 1,) positive scores in input order, then slack
+    real[::1] neg,                    # OUT (N + 1,) negative scores, then slack
+    double[::1] w_pos,                # OUT (P + 1,) their weights, or (0,) without weights
+    double[::1] w_neg,                # OUT (N + 1,) or (0,)
 ):
-    """Branch-free partition of the scores by class; P = is_pos.sum(), sized by the caller.
+    """Branch-free partition of the samples by class, dropping zero-weight samples.
 
-    Every score is written to both outputs and only its own class's cursor advances, so the
-    other output's next slot (at most its slack slot) is overwritten later or ignored.
+    P and N count the positives and negatives of non-zero weight (sized by the caller). Every
+    sample is written to both outputs and only its own class's cursor advances (neither for a
+    zero weight), so the other output's next slot, at most its slack slot, is overwritten later.
     """
     cdef Py_ssize_t n = scores.shape[0], i, p = 0, q = 0
-    cdef unsigned char b
+    cdef bint weighted = weights.shape[0] != 0
+    cdef unsigned char b, keep = 1
     with nogil:
         for i in range(n):
             b = is_pos[i]
             pos[p] = scores[i]
             neg[q] = scores[i]
-            p += b
-            q += 1 - b
+            if weighted:
+                keep = weights[i] != 0
+                w_pos[p] = weights[i]
+                w_neg[q] = weights[i]
+            p += b & keep
+            q += (1 - b) & keep

@@ -71,18 +71,19 @@ def _split(is_pos: np.ndarray, scores: np.ndarray, weights: np.ndarray | None):
     Zero-weight samples are dropped. Returns ``pos, neg, w_pos, w_neg``; without weights
     ``w_pos`` and ``w_neg`` are empty (unit weights for the kernel).
     """
-    if weights is not None:
-        nonzero = weights != 0
-        pos_idx, neg_idx = (idx[np.argsort(scores[idx])]
-                            for idx in (np.flatnonzero(nonzero & is_pos), np.flatnonzero(nonzero & ~is_pos)))
-        return scores[pos_idx], scores[neg_idx], weights[pos_idx], weights[neg_idx]
-    n_pos = int(np.count_nonzero(is_pos))
-    pos, neg = np.empty(n_pos + 1, scores.dtype), np.empty(scores.size - n_pos + 1, scores.dtype)
-    _metrics.split_by_class(scores, is_pos.view(np.uint8), pos, neg)
-    pos, neg = pos[:-1], neg[:-1]
-    pos.sort()
-    neg.sort()
-    return pos, neg, _UNIT, _UNIT
+    n_pos = int(np.count_nonzero(is_pos if weights is None else is_pos & (weights != 0)))
+    n_neg = (is_pos.size if weights is None else int(np.count_nonzero(weights))) - n_pos
+    pos, neg = np.empty(n_pos + 1, scores.dtype), np.empty(n_neg + 1, scores.dtype)
+    if weights is None:
+        _metrics.split_by_class(scores, is_pos.view(np.uint8), _UNIT, pos, neg, _UNIT, _UNIT)
+        pos, neg = pos[:-1], neg[:-1]
+        pos.sort()
+        neg.sort()
+        return pos, neg, _UNIT, _UNIT
+    w_pos, w_neg = np.empty(n_pos + 1), np.empty(n_neg + 1)
+    _metrics.split_by_class(scores, is_pos.view(np.uint8), weights, pos, neg, w_pos, w_neg)
+    p, q = np.argsort(pos[:-1]), np.argsort(neg[:-1])
+    return pos[p], neg[q], w_pos[p], w_neg[q]
 
 
 def _greater_class(labels: np.ndarray) -> np.ndarray:
