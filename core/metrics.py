@@ -86,30 +86,31 @@ def _split(is_pos: np.ndarray, scores: np.ndarray, weights: np.ndarray | None):
     return pos[p], neg[q], w_pos[p], w_neg[q]
 
 
+def _classes(labels: np.ndarray) -> np.ndarray:
+    """The sorted distinct labels; numeric labels with at most two classes skip the sort."""
+    if labels.dtype.kind not in "US" and labels.size:
+        lo, hi = labels.min(), labels.max()
+        if lo == hi:
+            return np.array([lo])
+        if ((labels == lo) | (labels == hi)).all():
+            return np.array([lo, hi])
+    return np.unique(labels)
+
+
 def _greater_class(labels: np.ndarray) -> np.ndarray:
     """``labels == the greater class``; a ``ValueError`` unless there are exactly two classes."""
-    if labels.dtype.kind in "US":
-        classes = np.unique(labels)
-        is_pos = labels == classes[-1] if classes.size else np.zeros(0, bool)
-    elif labels.size:
-        lo, hi = labels.min(), labels.max()
-        is_pos = labels == hi
-        classes = [lo, hi] if lo != hi else [lo]
-        if lo != hi and not (is_pos | (labels == lo)).all():
-            classes = np.unique(labels)
-    else:
-        classes = []
-    if len(classes) != 2:
-        shown = f" {np.asarray(classes)[:5].tolist()}" if len(classes) else ""
-        why = "; ROC AUC is not defined with one class" if len(classes) == 1 else ""
-        raise ValueError(f"labels must contain exactly two classes, got {len(classes)}{shown}{why}")
-    return is_pos
+    classes = _classes(labels)
+    if classes.size != 2:
+        shown = f" {classes[:5].tolist()}" if classes.size else ""
+        why = "; ROC AUC is not defined with one class" if classes.size == 1 else ""
+        raise ValueError(f"labels must contain exactly two classes, got {classes.size}{shown}{why}")
+    return labels == classes[1]
 
 
 def _positives(labels: np.ndarray, pos_label) -> np.ndarray:
     """``labels == pos_label``; without ``pos_label`` the labels must be {0, 1} or {-1, 1}."""
     if pos_label is None:
-        classes = np.unique(labels)
+        classes = _classes(labels)
         if classes.dtype.kind in "US" or not any(np.array_equal(classes, c) for c in _DEFAULT_POS_LABELS):
             raise ValueError(
                 f"labels take values in {classes[:5].tolist()} and pos_label is not given: "
@@ -272,7 +273,7 @@ def average_precision(labels, scores, *, pos_label=1, sample_weight=None) -> flo
         In [0, 1]; 0 (with an :class:`UndefinedMetricWarning`) without positive labels.
     """
     y, s, w = _inputs(labels, scores, sample_weight)
-    present = np.unique(y)
+    present = _classes(y)
     if present.size > 2:
         raise ValueError(f"labels must have at most two classes, got {present.size}")
     if present.size == 2 and pos_label not in present.tolist():
