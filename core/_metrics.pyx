@@ -5,6 +5,9 @@ negative samples arrive separately, each sorted ascending, finite, with non-zero
 Merging the two sorted lists from the top visits every distinct score once, so AUC and the
 curves cost one O(n) pass after the O(n log n) sorts.
 """
+from libc.stdint cimport uint64_t
+from libc.stdlib cimport calloc, free, malloc
+from libc.string cimport memcpy
 
 ctypedef fused real:
     float
@@ -111,3 +114,89 @@ def split_by_class(
                 w_neg[q] = weights[i]
             p += b & keep
             q += (1 - b) & keep
+
+
+cdef enum:
+    RADIX_BITS = 11
+    RADIX_SIZE = 1 << RADIX_BITS
+    RADIX_PASSES = 6  # ceil(64 / RADIX_BITS)
+
+
+cdef inline uint64_t _sort_key(double x) noexcept nogil:
+    """Map a finite double to a uint64 with the same order (-0.0 and 0.0 map alike)."""
+    cdef uint64_t u
+    x = x + 0.0  # -0.0 -> +0.0
+    memcpy(&u, &x, 8)
+    return ~u if u >> 63 else u | (<uint64_t>1 << 63)
+
+
+cdef inline double _sort_value(uint64_t k) noexcept nogil:
+    cdef double x
+    k = k ^ (<uint64_t>1 << 63) if k >> 63 else ~k
+    memcpy(&x, &k, 8)
+    return x
+
+
+def sort_weighted(
+    real[::1] scores,      # IN/OUT (n,) finite scores, sorted ascending on return
+    double[::1] weights,   # IN/OUT (n,) weights, permuted along with the scores
+):
+    """LSD radix sort (11-bit digits) of the scores carrying their weights.
+
+    Scores are sorted as order-preserving uint64 keys of their double value; a pass whose digit
+    is the same for every key is skipped (float32 scores skip the low mantissa passes).
+    """
+    cdef Py_ssize_t n = scores.shape[0], i, p, total, count
+    cdef uint64_t* keys
+    cdef uint64_t* keys_tmp
+    cdef uint64_t* src_k
+    cdef uint64_t* dst_k
+    cdef double* w_tmp
+    cdef double* src_w
+    cdef double* dst_w
+    cdef Py_ssize_t* hist
+    cdef Py_ssize_t* h
+    cdef uint64_t k
+    cdef int shift
+    if n < 2:
+        return
+    keys = <uint64_t*> malloc(n * sizeof(uint64_t))
+    keys_tmp = <uint64_t*> malloc(n * sizeof(uint64_t))
+    w_tmp = <double*> malloc(n * sizeof(double))
+    hist = <Py_ssize_t*> calloc(RADIX_PASSES * RADIX_SIZE, sizeof(Py_ssize_t))
+    if keys == NULL or keys_tmp == NULL or w_tmp == NULL or hist == NULL:
+        free(keys); free(keys_tmp); free(w_tmp); free(hist)
+        raise MemoryError("sort_weighted: cannot allocate its buffers")
+    with nogil:
+        for i in range(n):
+            k = _sort_key(scores[i])
+            keys[i] = k
+            for p in range(RADIX_PASSES):
+                hist[p * RADIX_SIZE + ((k >> (p * RADIX_BITS)) & (RADIX_SIZE - 1))] += 1
+        src_k, dst_k, src_w, dst_w = keys, keys_tmp, &weights[0], w_tmp
+        for p in range(RADIX_PASSES):
+            shift = p * RADIX_BITS
+            h = hist + p * RADIX_SIZE
+            if h[(src_k[0] >> shift) & (RADIX_SIZE - 1)] == n:
+                continue  # every key has this digit: the pass would not move anything
+            total = 0
+            for i in range(RADIX_SIZE):
+                count = h[i]
+                h[i] = total
+                total += count
+            for i in range(n):
+                k = src_k[i]
+                count = h[(k >> shift) & (RADIX_SIZE - 1)]
+                h[(k >> shift) & (RADIX_SIZE - 1)] = count + 1
+                dst_k[count] = k
+                dst_w[count] = src_w[i]
+            src_k, dst_k = dst_k, src_k
+            src_w, dst_w = dst_w, src_w
+        for i in range(n):
+            scores[i] = <real> _sort_value(src_k[i])
+        if src_w != &weights[0]:
+            memcpy(&weights[0], src_w, n * sizeof(double))
+    free(keys)
+    free(keys_tmp)
+    free(w_tmp)
+    free(hist)

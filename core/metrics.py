@@ -2,8 +2,9 @@
 average precision.
 
 All of them rank the scores once: the positive and the negative scores are sorted separately
-(O(n log n)), then a compiled kernel merges the two lists from the highest score down, visiting
-each distinct score once. Tied scores form one threshold, so a positive tied with a negative
+(numpy's sort; with weights, a compiled radix sort that carries the weights along), then a
+compiled kernel merges the two lists from the highest score down, visiting each distinct
+score once. Tied scores form one threshold, so a positive tied with a negative
 counts 1/2 towards AUC. Results equal scikit-learn's ``roc_auc_score``, ``roc_curve``,
 ``precision_recall_curve`` and ``average_precision_score`` (binary case).
 
@@ -82,8 +83,10 @@ def _split(is_pos: np.ndarray, scores: np.ndarray, weights: np.ndarray | None):
         return pos, neg, _UNIT, _UNIT
     w_pos, w_neg = np.empty(n_pos + 1), np.empty(n_neg + 1)
     _metrics.split_by_class(scores, is_pos.view(np.uint8), weights, pos, neg, w_pos, w_neg)
-    p, q = np.argsort(pos[:-1]), np.argsort(neg[:-1])
-    return pos[p], neg[q], w_pos[p], w_neg[q]
+    pos, neg, w_pos, w_neg = pos[:-1], neg[:-1], w_pos[:-1], w_neg[:-1]
+    _metrics.sort_weighted(pos, w_pos)
+    _metrics.sort_weighted(neg, w_neg)
+    return pos, neg, w_pos, w_neg
 
 
 def _classes(labels: np.ndarray) -> np.ndarray:

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from shouxie.core import auc, average_precision, precision_recall_curve, roc_curve
+from shouxie.core import _metrics
 from shouxie.core.metrics import UndefinedMetricWarning
 
 skm = pytest.importorskip("sklearn.metrics")
@@ -188,6 +190,20 @@ def test_fuzz_against_definition_and_sklearn(rows):
             skm.roc_auc_score(labels, scores, sample_weight=weights), abs=1e-12)
         assert_curves_equal(roc_curve(labels, scores, sample_weight=weights),
                             skm.roc_curve(labels, scores, sample_weight=weights))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from([np.float32, np.float64]).flatmap(
+    lambda dt: arrays(dt, st.integers(0, 300), elements=st.floats(
+        allow_nan=False, allow_infinity=False, width=32 if dt == np.float32 else 64))))
+def test_fuzz_radix_sort_carries_weights(scores):
+    """The weighted path's radix sort: same order as numpy, each value keeps its weights."""
+    weights = np.arange(1, scores.size + 1, dtype=np.float64)
+    s, w = scores.copy(), weights.copy()
+    _metrics.sort_weighted(s, w)
+    np.testing.assert_array_equal(s, np.sort(scores))  # -0.0 == 0.0 for array_equal
+    for value in np.unique(scores)[:20]:
+        assert w[s == value].sum() == weights[scores == value].sum()
 
 
 @pytest.mark.parametrize(
