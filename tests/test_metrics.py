@@ -102,6 +102,11 @@ def test_non_contiguous_and_negative_stride():
     got = auc(labels[::-2], scores[::-2], sample_weight=w[::-2])
     assert got == pytest.approx(skm.roc_auc_score(labels[::-2], scores[::-2], sample_weight=w[::-2]), abs=1e-12)
     assert_curves_equal(roc_curve(labels[::3], scores[::3]), skm.roc_curve(labels[::3], scores[::3]))
+    for a in (labels, scores, w):
+        a.flags.writeable = False  # read-only input is fine: the kernels never write to it
+    assert auc(labels, scores, sample_weight=w) == pytest.approx(
+        skm.roc_auc_score(labels, scores, sample_weight=w), abs=1e-12)
+    assert auc([0, 1, 0], np.broadcast_to(np.float32(2), (3,))) == 0.5
 
 
 @pytest.mark.parametrize("drop_intermediate", [True, False])
