@@ -1,9 +1,10 @@
-"""Compiled ranking kernel for AUC and the ROC / precision-recall curves.
+"""Compiled ranking kernels for AUC and the ROC / precision-recall curves.
 
-Inputs are validated by :mod:`shouxie.core.metrics`: the scores of the positive and of the
-negative samples arrive separately, each sorted ascending, finite, with non-zero weights.
-Merging the two sorted lists from the top visits every distinct score once, so AUC and the
-curves cost one O(n) pass after the O(n log n) sorts.
+Inputs are validated by :mod:`shouxie.core.metrics` (finite scores, finite non-negative
+weights, output sizes). ``split_by_class`` partitions the samples by class, ``sort_weighted``
+radix-sorts one class's scores carrying their weights (unweighted scores are sorted by numpy),
+and ``rank_walk`` merges the two ascending lists from the top, visiting every distinct score
+once: AUC and the curves cost one O(n) pass after the O(n log n) sorts.
 """
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport calloc, free, malloc
@@ -84,6 +85,7 @@ def rank_walk(
     with nogil:
         area = _walk(p, pos.shape[0], q, neg.shape[0], wp, wn, tp_out, fp_out, thr_out, &m)
     return area, m
+
 
 def split_by_class(
     const real[::1] scores,           # IN (n,) scores
