@@ -85,14 +85,17 @@ class PluginManager(pluggy.PluginManager):
         self.distributions: dict[str, Distribution] = {}
         self.failures: dict[str, PluginFailure] = {}
 
-    def fail(self, failure: PluginFailure) -> None:
-        """Record ``failure``, drop whatever the plugin had registered, and warn."""
+    def fail(self, failure: PluginFailure, stacklevel: int = 2) -> None:
+        """Record ``failure``, drop whatever the plugin had registered, and warn.
+
+        ``stacklevel`` picks the frame the warning points at: 1 is the function calling ``fail``.
+        """
         self.failures[failure.plugin] = failure
         self.distributions.pop(failure.plugin, None)
         if self.has_plugin(failure.plugin):
             self.unregister(name=failure.plugin)
         warnings.warn(f"shouxie: {failure}; the other plugins are loaded", PluginLoadWarning,
-                      stacklevel=3)
+                      stacklevel=stacklevel + 1)
 
 
 def get_plugin_manager(load_entrypoints: bool = True) -> PluginManager:
@@ -131,7 +134,7 @@ def load_entrypoint_plugins(pm: PluginManager) -> int:
         try:
             _load_entry_point(pm, ep, dist)
         except PluginLoadError as exc:
-            pm.fail(exc.failure)
+            pm.fail(exc.failure, stacklevel=3)  # warn where get_plugin_manager() was called
         else:
             count += 1
     return count
@@ -212,6 +215,6 @@ def collect_ops(pm: PluginManager) -> OpRegistry:
             if impl.plugin_name not in pm.distributions:
                 raise
             pm.fail(PluginFailure(impl.plugin_name, pm.distributions[impl.plugin_name],
-                                  "register its ops", f"{type(exc).__name__}: {exc}"))
+                                  "register its ops", f"{type(exc).__name__}: {exc}"), stacklevel=2)
     registry.failures = tuple(pm.failures.values())
     return registry
