@@ -95,27 +95,35 @@ def check_outputs(op: Op, result: Any) -> None:
                                    "numpy arrays, scalars, or a dict of them")
 
 
-def _same(a: Any, b: Any) -> bool:
+def _same(a: Any, b: Any, rtol: float = 0.0, atol: float = 0.0) -> bool:
+    """``a`` and ``b`` have the same structure, types, dtypes and values (NaN equals NaN); floats
+    may differ by ``atol + rtol * |b|``."""
     if isinstance(a, dict) or isinstance(b, dict):
         return (isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys()
-                and all(_same(a[k], b[k]) for k in a))
+                and all(_same(a[k], b[k], rtol, atol) for k in a))
     if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
-        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+        return (type(a) is type(b) and len(a) == len(b)
+                and all(_same(x, y, rtol, atol) for x, y in zip(a, b)))
     if type(a) is not type(b):
         return False
-    if isinstance(a, (np.ndarray, np.generic)):
-        return a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
-    if isinstance(a, (float, complex)):
-        return a == b or (a != a and b != b)
+    if isinstance(a, (np.ndarray, np.generic, float, complex)):
+        a, b = np.asarray(a), np.asarray(b)
+        if a.dtype != b.dtype or a.shape != b.shape:
+            return False
+        if a.dtype.kind in "fc":
+            return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+        return bool(np.array_equal(a, b))
     return bool(a == b)
 
 
-def check_call(op: Op, params: Mapping[str, Any] | None = None, *, seed: int = 0) -> Any:
+def check_call(op: Op, params: Mapping[str, Any] | None = None, *, seed: int = 0,
+               rtol: float = 0.0, atol: float = 0.0) -> Any:
     """Call ``op(**params)`` twice and check the result; return the first result.
 
     ``seed`` is added to ``params`` when the op takes a ``seed`` the params leave out. The op must
     accept the params, return arrays/scalars (or a dict of them), return the same result both
-    times, and not modify its inputs.
+    times — bit for bit unless ``rtol``/``atol`` allow floats to differ (e.g. multi-threaded
+    reductions that sum in a different order) — and not modify its inputs.
     """
     params = dict(params or {})
     if "seed" in op.signature.parameters and "seed" not in params:
@@ -128,7 +136,7 @@ def check_call(op: Op, params: Mapping[str, Any] | None = None, *, seed: int = 0
         if not _same(params[key], pristine[key]):
             raise ConformanceError(f"op {op.name!r} modified its input {key!r}")
     second = op(**copy.deepcopy(pristine))
-    if not _same(first, second):
+    if not _same(first, second, rtol, atol):
         raise ConformanceError(f"op {op.name!r} is not deterministic: two calls with the same params "
                                f"{'(seed included) ' if 'seed' in params else ''}gave different results")
     return first
@@ -140,7 +148,8 @@ def required_params(op: Op) -> list[str]:
             if p.default is p.empty and p.kind is not p.VAR_KEYWORD]
 
 
-def check_op(op: Op, examples: Iterable[Mapping[str, Any]] = (), *, seed: int = 0) -> int:
+def check_op(op: Op, examples: Iterable[Mapping[str, Any]] = (), *, seed: int = 0,
+             rtol: float = 0.0, atol: float = 0.0) -> int:
     """:func:`check_metadata`, then :func:`check_call` on each example; return how many ran.
 
     Without examples an op whose parameters all have defaults is called with none; one with
@@ -154,12 +163,12 @@ def check_op(op: Op, examples: Iterable[Mapping[str, Any]] = (), *, seed: int = 
                                    "give it at least one example")
         examples = [{}]
     for params in examples:
-        check_call(op, params, seed=seed)
+        check_call(op, params, seed=seed, rtol=rtol, atol=atol)
     return len(examples)
 
 
 def check_plugin(plugin: object, examples: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
-                 *, seed: int = 0) -> list[Op]:
+                 *, seed: int = 0, rtol: float = 0.0, atol: float = 0.0) -> list[Op]:
     """:func:`check_op` on every op ``plugin`` registers, with ``examples[op name]``; return the ops."""
     examples = dict(examples or {})
     ops = plugin_ops(plugin)
@@ -167,7 +176,7 @@ def check_plugin(plugin: object, examples: Mapping[str, Iterable[Mapping[str, An
     if unknown:
         raise ConformanceError(f"examples name ops the plugin does not register: {sorted(unknown)}")
     for op in ops:
-        check_op(op, examples.get(op.name, ()), seed=seed)
+        check_op(op, examples.get(op.name, ()), seed=seed, rtol=rtol, atol=atol)
     return ops
 
 
@@ -186,7 +195,7 @@ def config_registry(config: Mapping[str, Any]) -> OpRegistry:
 
 
 def check_config(path: str | Path, registry: OpRegistry | None = None, *, execute: bool = True,
-                 run_dir: str | Path | None = None) -> dict[str, str]:
+                 run_dir: str | Path | None = None, rtol: float = 0.0, atol: float = 0.0) -> dict[str, str]:
     """Check every op a YAML config uses, with the params the config gives it.
 
     Each step's op (every op of a ``compare:`` step) must exist and accept the step's params.
@@ -222,7 +231,7 @@ def check_config(path: str | Path, registry: OpRegistry | None = None, *, execut
                 continue
             for name in names:
                 try:
-                    result = check_call(registry.get(name), params, seed=seed)
+                    result = check_call(registry.get(name), params, seed=seed, rtol=rtol, atol=atol)
                 except ImportError as exc:
                     report[name] = f"skipped: {exc}"
                     continue
