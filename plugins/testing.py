@@ -194,14 +194,28 @@ def config_registry(config: Mapping[str, Any]) -> OpRegistry:
     return collect_ops(pm)
 
 
+def compare_groups(paths: Iterable[str | Path]) -> dict[str, list[str]]:
+    """``{op: the other ops it is compared with}`` from the ``compare:`` steps of configs."""
+    groups: dict[str, list[str]] = {}
+    for path in paths:
+        for step in yaml.safe_load(Path(path).read_text(encoding="utf-8"))["steps"]:
+            for name in step.get("compare") or ():
+                others = groups.setdefault(name, [])
+                others += [o for o in step["compare"] if o != name and o not in others]
+    return groups
+
+
 def check_config(path: str | Path, registry: OpRegistry | None = None, *, execute: bool = True,
-                 run_dir: str | Path | None = None, rtol: float = 0.0, atol: float = 0.0) -> dict[str, str]:
+                 run_dir: str | Path | None = None, alike: Mapping[str, Iterable[str]] | None = None,
+                 rtol: float = 0.0, atol: float = 0.0) -> dict[str, str]:
     """Check every op a YAML config uses, with the params the config gives it.
 
-    Each step's op (every op of a ``compare:`` step) must exist and accept the step's params.
-    With ``execute`` the steps then run in order at the sweep's cheapest point (smallest numbers),
-    each op through :func:`check_call`; an op raising ``ImportError`` (a reference library that
-    is not installed) is skipped. Returns ``{op name: "ok" | "bound" | "skipped: reason"}``.
+    Each step's op (every op of a ``compare:`` step) must exist and accept the step's params;
+    so must the ops ``alike[op]`` (e.g. :func:`compare_groups` of the benchmark configs: a
+    reference and the op compared with it take the same params). With ``execute`` the steps then
+    run in order at the cheapest point (the smallest value of each sweep axis, the first row of
+    ``zip:``), each op through :func:`check_call`; an op raising ``ImportError`` (a reference
+    library that is not installed) is skipped. Returns ``{op: "ok" | "bound" | "skipped: why"}``.
     """
     from shouxie.runner import StepFailed, resolve
 
@@ -209,12 +223,15 @@ def check_config(path: str | Path, registry: OpRegistry | None = None, *, execut
     registry = registry if registry is not None else config_registry(config)
     report: dict[str, str] = {}
     variables = {var: _cheapest(values) for var, values in (config.get("sweep") or {}).items()}
+    variables.update({var: values[0] for var, values in (config.get("zip") or {}).items()})
+    alike = alike or {}
     seed = config.get("seed", 0)
     outputs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as scratch:
         variables.update(seed=seed, run_dir=str(run_dir or scratch))
         for step in config["steps"]:
-            names = step.get("compare") or [step["op"]]
+            names = list(step.get("compare") or [step["op"]])
+            names += [other for name in names for other in alike.get(name, ()) if other not in names]
             where = f"{path}: step {step['name']!r}"
             missing = [name for name in names if name not in registry]
             if missing:

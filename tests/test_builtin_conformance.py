@@ -2,7 +2,8 @@
 
 Parametrised over whatever is registered and whatever configs exist, so new families are checked
 as they land: metadata for every op, params binding for every config step (benchmarks included),
-and full calls (types, determinism, untouched inputs) for the steps of the example configs.
+and full calls (types, determinism, untouched inputs) for the steps of the example configs, where
+each op's benchmark counterparts (its ``compare:`` partners) also run with the same params.
 """
 from pathlib import Path
 
@@ -18,11 +19,16 @@ EXAMPLE_CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 ALL_CONFIGS = sorted((ROOT / "configs").rglob("*.yaml"))
 
 
+#: A reference op runs wherever the op a benchmark compares it with runs, with the same params.
+ALIKE = testing.compare_groups(ALL_CONFIGS)
+
+
 def _ops_used(paths):
     used = set()
     for path in paths:
         for step in yaml.safe_load(path.read_text(encoding="utf-8"))["steps"]:
-            used.update(step.get("compare") or [step["op"]])
+            for name in step.get("compare") or [step["op"]]:
+                used.update([name, *ALIKE.get(name, ())])
     return used
 
 
@@ -53,7 +59,7 @@ def test_config_params_bind_to_its_ops(path):
 
 @pytest.mark.parametrize("path", EXAMPLE_CONFIGS, ids=_rel)
 def test_config_ops_conform_when_run(path, tmp_path):
-    report = testing.check_config(path, _registry_for(path), run_dir=tmp_path, **TOLERANCE)
+    report = testing.check_config(path, _registry_for(path), run_dir=tmp_path, alike=ALIKE, **TOLERANCE)
     failed = {op: status for op, status in report.items() if status != "ok"}
     assert not [s for s in failed.values() if not s.startswith("skipped: ")], failed
 

@@ -158,3 +158,26 @@ def test_check_config_names_the_step(pm, write_config, step, match):
     path = write_config(f"name: kit\nsteps:\n  - {step}\n")
     with pytest.raises(ConformanceError, match=match):
         testing.check_config(path, collect_ops(pm), execute=False)
+
+
+def test_compare_partners_run_with_the_same_params_and_zip_takes_its_first_row(pm, write_config):
+    pm.register(KitPlugin())
+    registry = collect_ops(pm)
+    bench = write_config("""
+        name: bench
+        steps:
+          - {name: boxes, op: data.random_boxes, params: {n: 10}}
+          - {name: iou, compare: [ref.missing_box_iou, detection.box_iou], params: {boxes1: "@boxes.boxes", boxes2: "@boxes.boxes"}}
+    """, name="bench.yaml")
+    assert testing.compare_groups([bench]) == {"ref.missing_box_iou": ["detection.box_iou"],
+                                               "detection.box_iou": ["ref.missing_box_iou"]}
+    example = write_config("""
+        name: example
+        zip: {n: [4, 1000], size: [64, 640]}
+        steps:
+          - {name: boxes, op: data.random_boxes, params: {n: "${n}", image_size: "${size}"}}
+          - {name: iou, op: detection.box_iou, params: {boxes1: "@boxes.boxes", boxes2: "@boxes.boxes"}}
+    """)
+    report = testing.check_config(example, registry, alike=testing.compare_groups([bench]))
+    assert report == {"data.random_boxes": "ok", "detection.box_iou": "ok",
+                      "ref.missing_box_iou": "skipped: ref.missing needs the 'nosuchlib' package"}

@@ -157,7 +157,7 @@ def test_shouxie_plugins_lists_loaded_and_failed_plugins(site, capsys):
     assert rows["brokenfam"]["status"] == "failed" and "ModuleNotFoundError" in rows["brokenfam"]["error"]
     detection = rows["shouxie.plugins.detection"]
     assert detection["distribution"] == "shouxie" and "detection.box_iou" in detection["ops"]
-    assert rows["shouxie.plugins.rundir"]["hooks"] == ["shouxie_record", "shouxie_run_started"]
+    assert {"shouxie_record", "shouxie_run_started"} <= set(rows["shouxie.plugins.rundir"]["hooks"])
     assert "shouxie_register_commands" in rows["shouxie.plugins.listing"]["hooks"]
     with pytest.warns(PluginLoadWarning):
         assert main(["plugins"]) == 0
