@@ -43,15 +43,14 @@ def describe_plugins(pm: PluginManager) -> list[dict]:
 
 
 def plugins_table(rows: list[dict]) -> str:
-    """The table ``shouxie plugins`` prints: one row per plugin."""
-    header = ("plugin", "distribution", "status", "ops", "hooks")
+    """The table ``shouxie plugins`` prints: one row per plugin, its ops (or its error) last."""
+    header = ("plugin", "distribution", "hooks", "ops / error")
     body = []
     for row in rows:
         dist = f"{row['distribution']} {row['version']}" if row["distribution"] else "-"
-        ops = f"{len(row['ops'])}: {', '.join(row['ops'])}" if row["ops"] else "-"
         hooks = ", ".join(h.removeprefix("shouxie_") for h in row["hooks"]) or "-"
-        status = row["status"] if row["error"] is None else f"{row['status']} ({row['error']})"
-        body.append((row["name"], dist, status, ops, hooks))
+        ops = f"{len(row['ops'])}: {', '.join(row['ops'])}" if row["ops"] else "-"
+        body.append((row["name"], dist, hooks, row["error"] or ops))
     return format_table(header, body)
 
 
