@@ -84,7 +84,7 @@ class OpRegistry:
             culprits = [f for f in self.failures
                         if family in (f.plugin, f.distribution and f.distribution.name)]
             failed = "; ".join(str(f) for f in culprits or self.failures)
-            message += f"; it is {'probably' if culprits else 'maybe'} missing because {failed}"
+            message += f"; it is probably missing because {failed}" if culprits else f"; note: {failed}"
         return message
 
     def __contains__(self, name: object) -> bool:

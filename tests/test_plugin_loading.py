@@ -53,6 +53,10 @@ def test_plugin_failing_to_import_warns_and_the_rest_loads(site, write_config, t
     assert pm.distributions["goodfam"].name == "good-plugin"
     registry = collect_ops(pm)
     assert "goodfam.one" in registry and "detection.box_iou" in registry
+    assert registry.missing_message("otherfam.op") == ("unknown op 'otherfam.op'; note: plugin 'brokenfam' from "
+                                                       "distribution broken-plugin 1.0 failed to import: "
+                                                       "ModuleNotFoundError: No module named "
+                                                       "'no_such_module_for_shouxie_tests'")
     cfg = write_config("""
         name: needs-broken
         steps:
