@@ -16,6 +16,9 @@ DISABLE_AUTOLOAD_ENV = "SHOUXIE_DISABLE_PLUGIN_AUTOLOAD"
 BUILTIN_PLUGINS = (
     "shouxie.plugins.detection",
     "shouxie.plugins.rundir",
+    "shouxie.plugins.index",
+    "shouxie.plugins.summary",
+    "shouxie.plugins.plots",
     "shouxie.plugins.terminal",
 )
 
