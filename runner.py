@@ -150,10 +150,18 @@ def _split_assignment(text: str, option: str) -> tuple[str, str]:
     return key.strip(), value
 
 
+def _yaml_value(text: str, option: str) -> Any:
+    try:
+        return yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid {option} value: {getattr(exc, 'problem', None) or exc}",
+                          source="command line") from None
+
+
 def apply_override(src: Source, assignment: str) -> None:
     """``-s a.b.c=value``: set a key path (steps addressed by name or index); the value is YAML."""
     key, raw = _split_assignment(assignment, "-s")
-    value = yaml.safe_load(raw) if raw.strip() else ""
+    value = _yaml_value(raw, f"-s {assignment}")
     if not isinstance(src.data, dict):
         raise ConfigError("cannot apply -s to a config that is not a mapping", source=src.name)
     node: Any = src.data
@@ -192,7 +200,7 @@ def apply_sweep(src: Source, assignment: str) -> None:
     sweep = src.data.get("sweep")
     if not isinstance(sweep, dict):
         sweep = src.data["sweep"] = {}
-    sweep[key] = [yaml.safe_load(v) for v in raw.split(",") if v.strip()]
+    sweep[key] = [_yaml_value(v, f"--sweep {assignment}") for v in raw.split(",") if v.strip()]
     src.overrides[("sweep", key)] = f"--sweep {assignment}"
 
 
@@ -539,20 +547,24 @@ def resolve(value: Any, variables: dict[str, Any], outputs: dict[str, Any]) -> A
 
 
 def _loop(func, params: dict[str, Any], number: int) -> tuple[Any, float]:
+    """Call ``func(**params)`` ``number`` times; the first call's output and the total time."""
     start = time.perf_counter()
-    for _ in range(number):
-        result = func(**params)
+    result = func(**params)
+    for _ in range(number - 1):
+        func(**params)
     return result, time.perf_counter() - start
 
 
 def _calibrate(func, params: dict[str, Any], min_time: float) -> tuple[Any, int, float]:
     """Calls per sample so that one sample lasts at least ``min_time`` (1, 2, 5, 10, 20, ...).
 
-    Returns the op's output, the number of calls per sample and the last trial's time per call,
-    which is a valid sample.
+    Returns the output of the very first call, the number of calls per sample and the last
+    trial's time per call, which is a valid sample.
     """
+    result = None
     for number in (m * 10 ** e for e in range(7) for m in (1, 2, 5)):
-        result, elapsed = _loop(func, params, number)
+        output, elapsed = _loop(func, params, number)
+        result = output if number == 1 else result
         if elapsed >= min_time:
             break
     return result, number, elapsed / number
