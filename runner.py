@@ -660,8 +660,11 @@ def difference(expected: Any, got: Any, *, rtol: float, atol: float) -> dict[str
     """
     try:
         a, b = np.asarray(expected), np.asarray(got)
-    except ValueError:  # ragged sequences
+    except ValueError:  # ragged sequences: element by element
         a = b = None
+        if isinstance(expected, (list, tuple)) and isinstance(got, (list, tuple)) \
+                and len(expected) == len(got):
+            return agreement(dict(enumerate(expected)), dict(enumerate(got)), rtol=rtol, atol=atol)
     if a is None or a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
         same = _equal(expected, got)
         return {"ok": same, "detail": None if same else f"{got!r:.80} != {expected!r:.80}"}
@@ -674,7 +677,8 @@ def difference(expected: Any, got: Any, *, rtol: float, atol: float) -> dict[str
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(b64 - a64)
         bad = (a64 != b64) if exact else ~np.isclose(b64, a64, rtol=rtol, atol=atol, equal_nan=True)
-    diff = np.where(np.isnan(a64) & np.isnan(b64), 0.0, np.nan_to_num(diff, nan=np.inf))
+    same = (a64 == b64) | (np.isnan(a64) & np.isnan(b64))
+    diff = np.where(same, 0.0, np.nan_to_num(diff, nan=np.inf))
     where = np.unravel_index(int(np.argmax(np.where(bad, diff, -1.0) if bad.any() else diff)), a.shape)
     out = {"ok": not bad.any(), "max_abs_diff": float(diff.max()), "mismatched": int(bad.sum()),
            "compared": "exact" if exact else f"rtol={rtol:g}, atol={atol:g}"}
@@ -697,11 +701,16 @@ def agreement(baseline: Any, other: Any, *, rtol: float, atol: float) -> dict[st
     for key, value in expected.items():
         if key not in got:
             return {"ok": False, "key": key, "detail": f"output {key!r} missing (it has: {', '.join(got)})"}
-        diff = {"key": key, **difference(value, got[key], rtol=rtol, atol=atol)}
-        rank = (not diff["ok"], diff.get("max_abs_diff", float("inf")))
-        if rank > (not worst["ok"], worst.get("max_abs_diff", float("inf"))):
+        diff = difference(value, got[key], rtol=rtol, atol=atol)
+        diff["key"] = key if diff.get("key") is None else f"{key}[{diff['key']}]"
+        if _rank(diff) > _rank(worst):
             worst = diff
     return worst
+
+
+def _rank(diff: dict[str, Any]) -> tuple[bool, float]:
+    """Failures first, then the largest difference; a failure without a number ranks highest."""
+    return not diff["ok"], diff.get("max_abs_diff", float("inf") if not diff["ok"] else -1.0)
 
 
 def _mismatch_message(check: dict[str, Any], baseline: str) -> str:
