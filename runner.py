@@ -865,17 +865,15 @@ def _serial(tasks: list[PointTask], config: Config, registry: OpRegistry, worker
 
 def _process(tasks: list[PointTask], config: Config, registry: OpRegistry, workers) -> Iterator[dict]:
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
     remote = importlib.import_module("shouxie.runner").run_point_remote
-    pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count(),
-                               mp_context=multiprocessing.get_context("spawn"))
+    pool = multiprocessing.get_context("spawn").Pool(workers or os.cpu_count())
     try:
-        futures = [pool.submit(remote, task) for task in tasks]
-        for future in futures:
-            yield from future.result()
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        for records in pool.imap(remote, tasks):  # in submission order
+            yield from records
+    finally:  # also on Ctrl-C or --fail-fast: stop the workers now, not after their current point
+        pool.terminate()
+        pool.join()
 
 
 def _dask(tasks: list[PointTask], config: Config, registry: OpRegistry, workers) -> Iterator[dict]:
