@@ -528,14 +528,21 @@ def _comparable(records):
              (r["agreement"] or {}).get("max_abs_diff")) for r in records]
 
 
-@pytest.mark.parametrize("executor", ["process", "dask"])
+@pytest.mark.parametrize("executor", ["process", "dask", "dask-address"])
 def test_parallel_executor_equals_serial(env, executor):
-    if executor == "dask":
-        pytest.importorskip("dask.distributed")
+    setting = f"{{type: {executor}, workers: 2}}"
+    if executor.startswith("dask"):
+        distributed = pytest.importorskip("dask.distributed")
+    if executor == "dask-address":  # a scheduler the runner connects to rather than starts
+        cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None)
+        setting, executor = f"{{type: dask, address: '{cluster.scheduler_address}'}}", "dask"
     cfg = config("e.yaml", EXECUTOR)
     assert shouxie("run", cfg, "--out", "serial", "--quiet") == 1  # the compare step mismatches
-    assert shouxie("run", cfg, "--out", executor, "--quiet", "-s",
-                   f"executor={{type: {executor}, workers: 2}}") == 1
+    try:
+        assert shouxie("run", cfg, "--out", executor, "--quiet", "-s", f"executor={setting}") == 1
+    finally:
+        if "cluster" in locals():
+            cluster.close()
     serial, parallel = records_of(run_dirs("serial")[0]), records_of(run_dirs(executor)[0])
     assert len(serial) == 12
     assert _comparable(parallel) == _comparable(serial)
