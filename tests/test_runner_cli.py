@@ -75,6 +75,13 @@ def flaky(marker, value=0):
     return {"ok": 1}
 
 
+def flaky_close(n=6, seed=0):
+    """Like close; fails while a file 'marker' exists in the working directory."""
+    if os.path.exists("marker"):
+        raise RuntimeError("flaky failure")
+    return close(n, seed)
+
+
 def count(path, k):
     """Append k to the file at path (counts calls); return k."""
     with open(path, "a") as fh:
@@ -95,7 +102,8 @@ def quick(k=0):
 
 @hookimpl
 def shouxie_register_ops(registry):
-    for func in (exact, close, wrong_float, wrong_int, missing, scrub, flaky, count, sleep, quick):
+    for func in (exact, close, wrong_float, wrong_int, missing, scrub, flaky, flaky_close, count, sleep,
+                 quick):
         registry.add(f"t.{func.__name__}", func)
     registry.add("t.scrub_again", scrub)
 '''
@@ -446,13 +454,33 @@ def test_resume_redoes_nothing_finished(env):
     assert shouxie("run", "--resume", run_dir, "-s", "repeat=2") == 4
 
 
+def test_resume_a_compare_step_checks_against_the_kept_baseline(env):
+    (env / "marker").touch()
+    cfg = config("rc.yaml", """
+        name: rc
+        repeat: 3
+        steps:
+          - {name: c, compare: [t.exact, t.flaky_close], params: {n: 4}}
+    """)
+    assert shouxie("run", cfg, "--out", "out") == 1
+    run_dir = run_dirs("out")[0]
+    base, failed = records_of(run_dir)
+    assert failed["status"] == "error"
+    (env / "marker").unlink()
+    assert shouxie("run", "--resume", run_dir) == 0
+    kept, done = records_of(run_dir)
+    assert kept == base
+    assert done["status"] == "ok" and done["agreement"]["ok"] is True
+    assert done["time_ratio"] == pytest.approx(done["time_s"]["median"] / base["time_s"]["median"])
+
+
 def test_sigint_leaves_valid_jsonl_and_resume_completes(env):
     cfg = config("i.yaml", """
         name: slow
         min_time: 0
         sweep: {k: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]}
         steps:
-          - {name: s, op: t.sleep, params: {seconds: 0.15, k: "${k}"}}
+          - {name: s, op: t.sleep, params: {seconds: 0.1, k: "${k}"}}
     """)
     proc = subprocess.Popen([sys.executable, str(ROOT / "runner.py"), "run", cfg, "--out", "out"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -530,7 +558,7 @@ def _comparable(records):
 
 @pytest.mark.parametrize("executor", ["process", "dask", "dask-address"])
 def test_parallel_executor_equals_serial(env, executor):
-    setting = f"{{type: {executor}, workers: 2}}"
+    setting = f"{{type: {executor}, workers: {2 if executor == 'process' else 1}}}"
     if executor.startswith("dask"):
         distributed = pytest.importorskip("dask.distributed")
     if executor == "dask-address":  # a scheduler the runner connects to rather than starts
