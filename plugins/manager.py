@@ -28,6 +28,9 @@ BUILTIN_PLUGINS = (
     "shouxie.plugins.linear",
     "shouxie.plugins.arch",
     "shouxie.plugins.rundir",
+    "shouxie.plugins.index",
+    "shouxie.plugins.summary",
+    "shouxie.plugins.plots",
     "shouxie.plugins.terminal",
     "shouxie.plugins.listing",
 )

@@ -120,7 +120,7 @@ def test_observers_see_every_record(pm, write_config, tmp_path):
     run_config(cfg, out=tmp_path / "runs", pm=pm)
     assert seen["started"] == 1
     assert seen["records"] == ["boxes", "iou", "boxes", "iou"]
-    assert seen["finished"]["counts"] == {"ok": 4, "error": 0, "skipped": 0}
+    assert seen["finished"]["counts"] == {"ok": 4, "mismatch": 0, "error": 0, "skipped": 0}
 
 
 def test_load_plugins_by_module_path(pm, tmp_path, monkeypatch):
