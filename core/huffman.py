@@ -119,10 +119,10 @@ class HuffmanCode:
 
     def __init__(self, lengths) -> None:
         arr = np.asarray(lengths)
-        if arr.dtype.kind not in "iu":
-            raise TypeError(f"lengths must be an integer array, got dtype {arr.dtype}")
         if arr.ndim != 1 or not 1 <= arr.size <= 65536:
             raise ValueError(f"lengths must be 1-D with 1 to 65536 entries, got shape {arr.shape}")
+        if arr.dtype.kind not in "iu":
+            raise TypeError(f"lengths must be an integer array, got dtype {arr.dtype}")
         if arr.size and (arr.min() < 0 or arr.max() > MAX_CODE_LENGTH):
             raise ValueError(f"lengths must lie in [0, {MAX_CODE_LENGTH}], got "
                              f"[{arr.min()}, {arr.max()}]")
@@ -155,10 +155,10 @@ class HuffmanCode:
             occurs gets a 1-bit code.
         """
         arr = np.asarray(freqs)
-        if arr.dtype.kind not in "iu":
-            raise TypeError(f"freqs must be an integer array, got dtype {arr.dtype}")
         if arr.ndim != 1 or not 1 <= arr.size <= 65536:
             raise ValueError(f"freqs must be 1-D with 1 to 65536 entries, got shape {arr.shape}")
+        if arr.dtype.kind not in "iu":
+            raise TypeError(f"freqs must be an integer array, got dtype {arr.dtype}")
         if arr.min() < 0:
             raise ValueError(f"freqs must be non-negative, got {arr.min()} for symbol "
                              f"{int(np.argmin(arr))}")
@@ -527,45 +527,37 @@ def decompress(blob) -> bytes:
     return b"".join(_blocks(io.BytesIO(view).read))
 
 
-def compress_stream(src, dst, *, block_size: int = DEFAULT_BLOCK_SIZE,
-                    progress: Callable[[int], None] | None = None) -> int:
+def compress_stream(src, dst, *, block_size: int = DEFAULT_BLOCK_SIZE) -> int:
     """Compress binary stream ``src`` into ``dst`` one block at a time; returns bytes written.
 
-    ``progress(n)`` is called with the number of input bytes of each block coded. The output
-    is the same as ``compress(src.read())``.
+    Memory stays within a few blocks; the output is the same as ``compress(src.read())``.
     """
     block_size = _check_block_size(block_size)
     written = 0
-    for piece in _container(_full_blocks(src.read, block_size, progress), block_size):
+    for piece in _container(_full_blocks(src.read, block_size), block_size):
         dst.write(piece)
         written += len(piece)
     return written
 
 
-def _full_blocks(read: Callable[[int], bytes], block_size: int,
-                 progress: Callable[[int], None] | None) -> Iterator[memoryview]:
+def _full_blocks(read: Callable[[int], bytes], block_size: int) -> Iterator[memoryview]:
     """Blocks of exactly ``block_size`` bytes from ``read`` (the last may be shorter)."""
     reader = _Reader(read)
     while True:
         block = reader.read_upto(block_size)
         if block:
             yield memoryview(block)
-            if progress:
-                progress(len(block))
         if len(block) < block_size:
             return
 
 
-def decompress_stream(src, dst, *, progress: Callable[[int], None] | None = None) -> int:
+def decompress_stream(src, dst) -> int:
     """Decompress binary stream ``src`` into ``dst`` one block at a time; returns bytes written.
 
-    ``progress(n)`` is called with the number of output bytes of each block decoded. On a
-    ``ValueError`` the blocks before the bad one have already been written to ``dst``.
+    On a ``ValueError`` the blocks before the bad one have already been written to ``dst``.
     """
     written = 0
     for block in _blocks(src.read):
         dst.write(block)
         written += block.size
-        if progress:
-            progress(block.size)
     return written
