@@ -14,13 +14,13 @@ def encode(
     out: npt.NDArray[np.uint8] | memoryview | bytearray,
 ) -> int: ...
 def build_decode_table(
-    lengths: npt.NDArray[np.uint8], codes: npt.NDArray[np.uint32], table: npt.NDArray[np.uint32]
+    lengths: npt.NDArray[np.uint8], codes: npt.NDArray[np.uint32], table: npt.NDArray[np.uint64]
 ) -> None: ...
 def decode(
     payload: bytes | memoryview,
     nbits: int,
     out: npt.NDArray[np.unsignedinteger],
-    table: npt.NDArray[np.uint32],
+    table: npt.NDArray[np.uint64],
     max_length: int,
     first_code: npt.NDArray[np.uint32],
     count: npt.NDArray[np.uint32],

@@ -176,24 +176,44 @@ def encode(
 def build_decode_table(
     const uint8_t[::1] lengths,    # IN (alphabet,) code lengths, 0 = unused
     const uint32_t[::1] codes,     # IN (alphabet,) canonical codes, right-aligned
-    uint32_t[::1] table,           # OUT (2**PRIMARY,) symbol << 8 | length; LONG; 0 = invalid
+    uint64_t[::1] table,           # OUT (2**PRIMARY,) entries, see below
 ):
-    """Fill the primary decoding table for codes of at most PRIMARY bits."""
+    """Fill the primary decoding table, indexed by the next PRIMARY bits.
+
+    An entry holds up to two symbols whose codes both lie within those bits: bits 0-15 the
+    first symbol, 16-31 the second, 32-39 the bits both use (0: no code starts with these bits;
+    LONG: a code longer than PRIMARY bits does), 40-47 how many symbols (1 or 2), 48-55 the
+    first symbol's length.
+    """
     cdef Py_ssize_t alphabet = lengths.shape[0], s
-    cdef uint32_t first, last, j, length
+    cdef uint32_t first, j, length, length2
+    cdef uint64_t single, second
     with nogil:
-        memset(&table[0], 0, table.shape[0] * sizeof(uint32_t))
+        memset(&table[0], 0, table.shape[0] * sizeof(uint64_t))
         for s in range(alphabet):
             length = lengths[s]
             if length == 0:
                 continue
             if length <= PRIMARY_BITS:
                 first = codes[s] << (PRIMARY_BITS - length)
-                last = first + (1u << (PRIMARY_BITS - length))
-                for j in range(first, last):
-                    table[j] = (<uint32_t>s << 8) | length
+                single = <uint64_t>s | (<uint64_t>length << 32) | (1ull << 40) | (<uint64_t>length << 48)
+                for j in range(first, first + (1u << (PRIMARY_BITS - length))):
+                    table[j] = single
             else:
-                table[codes[s] >> (length - PRIMARY_BITS)] = LONG
+                table[codes[s] >> (length - PRIMARY_BITS)] = <uint64_t>LONG << 32
+        # A second code fits when its own entry, looked up from the bits left over after the
+        # first code (zero-filled), is a single code no longer than those left-over bits.
+        for j in range(1u << PRIMARY_BITS):
+            length = (table[j] >> 32) & 0xFF
+            if length == 0 or length == LONG or length == PRIMARY_BITS:
+                continue
+            second = table[(j << length) & ((1u << PRIMARY_BITS) - 1)]
+            length2 = (second >> 48) & 0xFF
+            if length2 == 0 or length2 > PRIMARY_BITS - length or ((second >> 32) & 0xFF) == LONG:
+                continue
+            table[j] = ((table[j] & 0xFFFF) | ((second & 0xFFFF) << 16)
+                        | (<uint64_t>(length + length2) << 32) | (2ull << 40)
+                        | (<uint64_t>length << 48))
 
 
 cdef inline int _decode_long(
@@ -220,7 +240,7 @@ def decode(
     const uint8_t[::1] payload,          # IN packed codes (may be empty)
     uint64_t nbits,                      # IN number of meaningful bits in payload
     symbol_t[::1] out,                   # OUT (count,) decoded symbols
-    const uint32_t[::1] table,           # IN (2**PRIMARY,) from build_decode_table
+    const uint64_t[::1] table,           # IN (2**PRIMARY,) from build_decode_table
     int max_length,                      # IN longest code length, 1..32
     const uint32_t[::1] first_code,      # IN (33,) canonical first code of each length
     const uint32_t[::1] count,           # IN (33,) number of codes of each length
@@ -230,39 +250,41 @@ def decode(
     """Decode ``len(out)`` symbols; returns ``(status, symbols decoded, bits used)``.
 
     Never reads outside ``payload``: past its end the reader sees zero bits, and the caller
-    compares the bits used with ``nbits``. Runs exactly ``len(out)`` steps at most.
+    compares the bits used with ``nbits``. Runs at most ``len(out)`` table lookups.
     """
     cdef Py_ssize_t n = out.shape[0], end = payload.shape[0], pos = 0, i = 0, k
-    cdef Py_ssize_t per_refill = 56 // max_length
-    cdef uint64_t bitbuf = 0
+    cdef Py_ssize_t per_refill = 56 // (max_length if max_length > PRIMARY_BITS else PRIMARY_BITS)
+    cdef uint64_t bitbuf = 0, entry
     cdef unsigned int bitcount = 0, length
-    cdef uint32_t entry, symbol
+    cdef uint32_t symbol
     cdef int status = STATUS_OK
     cdef const uint8_t *data = &payload[0] if end else NULL
     with nogil:
-        # Fast path: refill to >= 56 bits with one unaligned 8-byte load, then decode per_refill
-        # codes of at most max_length bits each.
-        while i + per_refill <= n and pos + 8 <= end:
+        # Fast path: refill to >= 56 bits with one unaligned 8-byte load, then make per_refill
+        # lookups of at most max(max_length, PRIMARY) bits and two symbols each.
+        while i + 2 * per_refill <= n and pos + 8 <= end:
             bitbuf |= load_be64(data + pos) >> bitcount
             pos += (63 - bitcount) >> 3
             bitcount |= 56
             for k in range(per_refill):
                 entry = table[bitbuf >> (64 - PRIMARY_BITS)]
-                length = entry & 0xFF
-                symbol = entry >> 8
+                length = (entry >> 32) & 0xFF
                 if length == LONG:
                     length = _decode_long(bitbuf, max_length, &first_code[0], &count[0],
                                           &offset[0], &sorted_symbols[0], &symbol)
+                    entry = symbol | (1ull << 40)
                 if length == 0:
                     status = STATUS_INVALID
                     break
-                out[i] = <symbol_t>symbol
-                i += 1
+                out[i] = <symbol_t>(entry & 0xFFFF)
+                out[i + 1] = <symbol_t>((entry >> 16) & 0xFFFF)   # overwritten unless a pair
+                i += (entry >> 40) & 0xFF
                 bitbuf <<= length
                 bitcount -= length
             if status != STATUS_OK:
                 break
-        # Tail: refill byte by byte; past the end of payload the reader sees zero bits.
+        # Tail: refill byte by byte (past the end of payload the reader sees zero bits); one
+        # symbol per lookup so that nothing is written past out.
         while status == STATUS_OK and i < n:
             while bitcount <= 56:
                 if pos < end:
@@ -270,9 +292,9 @@ def decode(
                 pos += 1
                 bitcount += 8
             entry = table[bitbuf >> (64 - PRIMARY_BITS)]
-            length = entry & 0xFF
-            symbol = entry >> 8
-            if length == LONG:
+            length = (entry >> 48) & 0xFF
+            symbol = entry & 0xFFFF
+            if ((entry >> 32) & 0xFF) == LONG:
                 length = _decode_long(bitbuf, max_length, &first_code[0], &count[0],
                                       &offset[0], &sorted_symbols[0], &symbol)
             if length == 0:

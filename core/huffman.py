@@ -302,7 +302,7 @@ class HuffmanCode:
                 raise ValueError(f"nbits={nbits} but count=0: no bits may be left over")
             return out
         if self._tables is None:
-            table = np.empty(1 << _huffman.PRIMARY, dtype=np.uint32)
+            table = np.empty(1 << _huffman.PRIMARY, dtype=np.uint64)
             _huffman.build_decode_table(self._lengths, self._codes, table)
             self._tables = (table, *self._canonical)
         status, done, used = _huffman.decode(data, nbits, out, self._tables[0], self.max_length,

@@ -489,3 +489,22 @@ def test_cli_progress_bar_on_a_terminal(tmp_path, monkeypatch, capsys):
     assert main(["huffman", "compress", str(src), str(tmp_path / "o")]) == 0
     assert "compress" in capsys.readouterr().err
     assert zlib.crc32(decompress((tmp_path / "o").read_bytes())) == zlib.crc32(bytes(5000))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(0, 20), min_size=1, max_size=300), st.binary(max_size=200),
+       st.integers(0, 2000), st.booleans())
+def test_fuzz_decode_arbitrary_codes_and_bits(lengths, payload, count, uint16):
+    if kraft(lengths) > 1 or not any(lengths):
+        return
+    code = HuffmanCode(np.array(lengths + [0] * (300 if uint16 else 0)))
+    nbits = 8 * len(payload) - (count % 8 if payload else 0)
+    try:
+        out = code.decode(payload, nbits, min(count, nbits))
+    except ValueError:
+        return
+    # Whatever decodes must re-encode to exactly the same bits (padding bits cleared).
+    expected = bytearray(payload[: (nbits + 7) // 8])
+    if nbits % 8:
+        expected[-1] &= (0xFF << (8 - nbits % 8)) & 0xFF
+    assert code.encode(out) == (bytes(expected), nbits)
