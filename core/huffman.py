@@ -50,7 +50,7 @@ _CRC = struct.Struct("<I")
 def as_symbols(x, name: str) -> np.ndarray:
     """``x`` as a contiguous 1-D uint8 or uint16 array (bytes-like input becomes uint8)."""
     if isinstance(x, (bytes, bytearray, memoryview)):
-        return np.frombuffer(x, dtype=np.uint8) if len(memoryview(x).cast("B")) else np.empty(0, np.uint8)
+        return np.frombuffer(as_bytes(x, name), dtype=np.uint8)
     arr = np.asarray(x)
     if arr.dtype not in SYMBOL_DTYPES:
         raise TypeError(f"{name} must be bytes-like or a uint8/uint16 array, got dtype {arr.dtype}")
@@ -524,7 +524,8 @@ def decompress(blob) -> bytes:
         mismatch, an inconsistent block table, or bytes after the end of the container.
     """
     view = as_bytes(blob, "blob")
-    return b"".join(_blocks(io.BytesIO(view).read))
+    stream = io.BytesIO(blob if isinstance(blob, bytes) else view)  # bytes are shared, not copied
+    return b"".join(_blocks(stream.read))
 
 
 def compress_stream(src, dst, *, block_size: int = DEFAULT_BLOCK_SIZE) -> int:
