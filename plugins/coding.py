@@ -255,17 +255,24 @@ def shouxie_register_commands(subparsers):
         sub.set_defaults(func=_cmd_huffman)
 
 
+#: Every op of this plugin, by name.
+OPS = {
+    "data.zipf_bytes": zipf_bytes,
+    "data.file_bytes": file_bytes,
+    "coding.huffman_compress": huffman_compress,
+    "coding.huffman_decompress": huffman_decompress,
+    "coding.entropy": entropy,
+    "coding.huffman_code": huffman_code,
+    "coding.huffman_encode": huffman_encode,
+    "coding.huffman_decode": huffman_decode,
+    "ref.zlib_huffman_compress": zlib_huffman_compress,
+    "ref.zlib_huffman_decompress": zlib_huffman_decompress,
+    "ref.bitarray_encode": bitarray_encode,
+    "ref.bitarray_decode": bitarray_decode,
+}
+
+
 @hookimpl
 def shouxie_register_ops(registry):
-    registry.add("data.zipf_bytes", zipf_bytes)
-    registry.add("data.file_bytes", file_bytes)
-    registry.add("coding.huffman_compress", huffman_compress)
-    registry.add("coding.huffman_decompress", huffman_decompress)
-    registry.add("coding.entropy", entropy)
-    registry.add("coding.huffman_code", huffman_code)
-    registry.add("coding.huffman_encode", huffman_encode)
-    registry.add("coding.huffman_decode", huffman_decode)
-    registry.add("ref.zlib_huffman_compress", zlib_huffman_compress)
-    registry.add("ref.zlib_huffman_decompress", zlib_huffman_decompress)
-    registry.add("ref.bitarray_encode", bitarray_encode)
-    registry.add("ref.bitarray_decode", bitarray_decode)
+    for name, func in OPS.items():
+        registry.add(name, func)
