@@ -17,7 +17,6 @@ Container layout (little-endian)::
 """
 from __future__ import annotations
 
-import io
 import struct
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -524,8 +523,15 @@ def decompress(blob) -> bytes:
         mismatch, an inconsistent block table, or bytes after the end of the container.
     """
     view = as_bytes(blob, "blob")
-    stream = io.BytesIO(blob if isinstance(blob, bytes) else view)  # bytes are shared, not copied
-    return b"".join(_blocks(stream.read))
+    position = 0
+
+    def read(n: int) -> memoryview:  # slices of the blob: payloads are not copied
+        nonlocal position
+        chunk = view[position:position + n]
+        position += len(chunk)
+        return chunk
+
+    return b"".join(_blocks(read))
 
 
 def compress_stream(src, dst, *, block_size: int = DEFAULT_BLOCK_SIZE) -> int:
