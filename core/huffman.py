@@ -64,10 +64,10 @@ def as_bytes(x, name: str) -> memoryview:
         view = memoryview(x)
     except TypeError:
         raise TypeError(f"{name} must be bytes-like, got {type(x).__name__}") from None
-    if not view.c_contiguous:
-        view = memoryview(view.tobytes())
     if view.itemsize != 1 and view.nbytes:
         raise TypeError(f"{name} must be bytes-like (1-byte items), got format {view.format!r}")
+    if not view.c_contiguous:
+        view = memoryview(view.tobytes())
     return view.cast("B") if view.nbytes else memoryview(b"")
 
 

@@ -114,6 +114,15 @@ def test_length_limited_codes_are_optimal(freqs, max_length):
     assert code.bit_length(freqs) == brute_force_limited_cost(freqs, max_length)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 50), min_size=2, max_size=6), st.integers(0, 2))
+def test_fuzz_length_limited_optimality(freqs, slack):
+    max_length = min(4, (len(freqs) - 1).bit_length() + slack)
+    code = HuffmanCode.from_frequencies(freqs, max_length=max_length)
+    assert code.max_length <= max_length and kraft(code.lengths) <= 1
+    assert code.bit_length(freqs) == brute_force_limited_cost(freqs, max_length)
+
+
 def test_binding_limit_costs_under_half_a_percent():
     data = skewed(1 << 20)
     freqs = np.bincount(data, minlength=256)
@@ -261,6 +270,7 @@ def test_decode_bit_accounting(payload, nbits, count, message):
     (lambda: HuffmanCode([1, 1]).decode("00", 1, 1), TypeError, "payload must be bytes-like"),
     (lambda: compress("text"), TypeError, "data must be bytes-like"),
     (lambda: compress(b"x", block_size=0), ValueError, "block_size must be >= 1"),
+    (lambda: compress(np.arange(4, dtype=np.uint16)[::2]), TypeError, "1-byte items"),
     (lambda: entropy_bits([1, 2]), TypeError, "uint8/uint16"),
 ])
 def test_bad_input_is_named(call, error, message):
