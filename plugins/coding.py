@@ -5,6 +5,7 @@ import contextlib
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -149,32 +150,25 @@ def bitarray_decode(payload, nbits: int, count: int, lengths) -> np.ndarray:
 
 # --------------------------------------------------------------------------- command line
 class _Progress:
-    """A progress bar on stderr: tqdm when importable, else a plain one-line bar."""
+    """A one-line progress bar on stderr, redrawn at most ten times a second."""
 
     def __init__(self, total: int, label: str) -> None:
         self.total, self.label, self.done = total, label, 0
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            self._tqdm = None
-        else:
-            self._tqdm = tqdm(total=total, unit="B", unit_scale=True, desc=label, file=sys.stderr)
+        self.start = self.drawn = time.perf_counter()
 
     def update(self, n: int) -> None:
         self.done += n
-        if self._tqdm is not None:
-            self._tqdm.update(n)
-            return
-        frac = self.done / self.total if self.total else 1.0
-        bar = "#" * int(30 * frac)
-        print(f"\r{self.label} [{bar:<30}] {100 * frac:5.1f}% {self.done / 2**20:.1f} MiB",
-              end="", file=sys.stderr, flush=True)
+        now = time.perf_counter()
+        if now - self.drawn >= 0.1 or self.done >= self.total:
+            self.drawn = now
+            frac = min(self.done / self.total, 1.0) if self.total else 1.0
+            rate = self.done / 2**20 / max(now - self.start, 1e-9)
+            print(f"\r{self.label} [{'#' * int(30 * frac):<30}] {100 * frac:5.1f}% "
+                  f"{self.done / 2**20:.1f}/{self.total / 2**20:.1f} MiB {rate:.0f} MiB/s",
+                  end="", file=sys.stderr, flush=True)
 
     def close(self) -> None:
-        if self._tqdm is not None:
-            self._tqdm.close()
-        else:
-            print(file=sys.stderr)
+        print(file=sys.stderr)
 
 
 class _CountingReader:
