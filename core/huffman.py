@@ -17,9 +17,13 @@ Container layout (little-endian)::
 """
 from __future__ import annotations
 
+import functools
+import os
 import struct
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -43,6 +47,8 @@ _LENGTHS_BYTES = 128
 _END = struct.Struct("<IIQ")
 _TABLE_ENTRY = struct.Struct("<QI")
 _CRC = struct.Struct("<I")
+#: Threads coding blocks at once (the kernels and zlib.crc32 release the GIL).
+WORKERS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
 # --------------------------------------------------------------------------- validation
@@ -356,8 +362,8 @@ def _unpack_lengths(packed: bytes) -> np.ndarray:
     return lengths
 
 
-def _encode_block(block: memoryview) -> bytes:
-    """One block record: header, code lengths, payload."""
+def _encode_block(block: memoryview) -> tuple[memoryview, bytearray]:
+    """The block and its record: header, code lengths, payload."""
     symbols = np.frombuffer(block, dtype=np.uint8)
     counts = _count(symbols)
     code = HuffmanCode.from_frequencies(counts, max_length=BLOCK_CODE_LENGTH)
@@ -367,15 +373,48 @@ def _encode_block(block: memoryview) -> bytes:
     _BLOCK.pack_into(record, 0, symbols.size, nbits, zlib.crc32(block))
     record[_BLOCK.size:start] = _pack_lengths(code.lengths)
     _huffman.encode(symbols, code.codes, code.lengths, code.max_length, memoryview(record)[start:])
-    return record
+    return block, record
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor | None:
+    return ThreadPoolExecutor(WORKERS, thread_name_prefix="shouxie-huffman") if WORKERS > 1 else None
+
+
+def _in_order(jobs: Iterable[Callable[[], object]]) -> Iterator:
+    """Run ``jobs`` on a shared thread pool and yield their results in order.
+
+    At most ``2 * WORKERS`` jobs are in flight, so memory stays bounded. When producing the next
+    job fails (a corrupt header, say), the errors of the jobs before it are raised first.
+    """
+    pool = _pool()
+    if pool is None:
+        yield from (job() for job in jobs)
+        return
+    pending: deque = deque()
+    jobs = iter(jobs)
+    while True:
+        try:
+            job = next(jobs)
+        except StopIteration:
+            break
+        except ValueError:
+            for future in pending:
+                future.result()
+            raise
+        pending.append(pool.submit(job))
+        if len(pending) > 2 * WORKERS:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _container(blocks: Iterable[memoryview], block_size: int) -> Iterator[bytes]:
     """The container's pieces, in order, for these non-empty blocks."""
     yield _HEADER.pack(MAGIC, VERSION, bytes(3), block_size)
     offset, total, table = _HEADER.size, 0, []
-    for block in blocks:
-        record = _encode_block(block)
+    jobs = (functools.partial(_encode_block, block) for block in blocks)
+    for block, record in _in_order(jobs):
         table.append(_TABLE_ENTRY.pack(offset, len(block)))
         offset += len(record)
         total += len(block)
@@ -433,7 +472,8 @@ class _Reader:
         return data
 
 
-def _decode_block(reader: _Reader, index: int, symbols: int, block_size: int) -> np.ndarray:
+def _read_block(reader: _Reader, index: int, symbols: int, block_size: int):
+    """Read and check block ``index``'s record; return the job that decodes and verifies it."""
     where = f"block {index}"
     if symbols > block_size:
         raise ValueError(f"{where}: symbol count {symbols} exceeds the block size {block_size}")
@@ -449,6 +489,11 @@ def _decode_block(reader: _Reader, index: int, symbols: int, block_size: int) ->
     if code.max_length == 0:
         raise ValueError(f"{where}: the code lengths define no code")
     payload = reader.read((nbits + 7) // 8, f"{where} payload")
+    return functools.partial(_decode_payload, where, code, payload, nbits, symbols, crc)
+
+
+def _decode_payload(where: str, code: HuffmanCode, payload, nbits: int, symbols: int,
+                    crc: int) -> np.ndarray:
     try:
         out = code.decode(payload, nbits, symbols)
     except ValueError as exc:
@@ -461,6 +506,11 @@ def _decode_block(reader: _Reader, index: int, symbols: int, block_size: int) ->
 
 def _blocks(read: Callable[[int], bytes]) -> Iterator[np.ndarray]:
     """Decode a container from ``read``, yielding each block's bytes; ValueError when invalid."""
+    return _in_order(_block_jobs(read))
+
+
+def _block_jobs(read: Callable[[int], bytes]) -> Iterator[Callable[[], np.ndarray]]:
+    """Parse a container from ``read``, yielding a decoding job per block."""
     reader = _Reader(read)
     magic, version, reserved, block_size = _HEADER.unpack(reader.read(_HEADER.size, "header"))
     if magic != MAGIC:
@@ -477,7 +527,7 @@ def _blocks(read: Callable[[int], bytes]) -> Iterator[np.ndarray]:
         (symbols,) = _CRC.unpack(reader.read(4, f"block {len(table)} header"))
         if symbols == 0:
             break
-        yield _decode_block(reader, len(table), symbols, block_size)
+        yield _read_block(reader, len(table), symbols, block_size)
         table.append(_TABLE_ENTRY.pack(offset, symbols))
     rest = reader.read(_END.size - 4, "end record")
     nblocks, total = struct.unpack("<IQ", rest)

@@ -383,6 +383,27 @@ def test_corruption_in_a_later_block_names_it():
         decompress(bytes(blob))
 
 
+@pytest.mark.parametrize("threads", [True, False])
+def test_the_first_bad_block_is_reported(threads, monkeypatch):
+    from shouxie.core import huffman
+    if not threads:
+        monkeypatch.setattr(huffman, "_pool", lambda: None)
+    data = skewed(20_000, seed=9).tobytes()
+    blob = bytearray(compress(data, block_size=1000))
+    assert decompress(bytes(blob)) == data
+    offsets, offset = [], HEADER
+    for _ in range(20):
+        offsets.append(offset)
+        _, nbits, _ = struct.unpack_from("<III", blob, offset)
+        offset += BLOCK_HEADER + 128 + (nbits + 7) // 8
+    blob[offsets[1] + 8] ^= 0xFF              # block 1: CRC-32 mismatch (found by its decode job)
+    blob[offsets[6]:offsets[6] + 4] = b"\xff\xff\xff\xff"  # block 6: bad header (found while parsing)
+    with pytest.raises(ValueError, match="^block 1: CRC-32 mismatch"):
+        decompress(bytes(blob))
+    with pytest.raises(ValueError, match="^block 1: CRC-32 mismatch"):
+        decompress_stream(io.BytesIO(bytes(blob)), io.BytesIO())
+
+
 def test_every_truncation_is_rejected():
     blob = compress(b"abcabcabd" * 20, block_size=64)
     for cut in range(len(blob)):
