@@ -376,9 +376,18 @@ def _encode_block(block: memoryview) -> tuple[memoryview, bytearray]:
     return block, record
 
 
-@functools.cache
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
 def _pool() -> ThreadPoolExecutor | None:
-    return ThreadPoolExecutor(WORKERS, thread_name_prefix="shouxie-huffman") if WORKERS > 1 else None
+    """This process's thread pool (a forked child gets its own: threads do not survive fork)."""
+    if WORKERS <= 1:
+        return None
+    pid = os.getpid()
+    if pid not in _POOLS:
+        _POOLS.clear()
+        _POOLS[pid] = ThreadPoolExecutor(WORKERS, thread_name_prefix="shouxie-huffman")
+    return _POOLS[pid]
 
 
 def _in_order(jobs: Iterable[Callable[[], object]]) -> Iterator:

@@ -404,6 +404,24 @@ def test_the_first_bad_block_is_reported(threads, monkeypatch):
         decompress_stream(io.BytesIO(bytes(blob)), io.BytesIO())
 
 
+def _round_trip_in_child(queue):
+    data = skewed(50_000, seed=4).tobytes()
+    queue.put(decompress(compress(data, block_size=5000)) == data)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_works_in_a_forked_child_after_use():
+    import multiprocessing
+    data = skewed(50_000, seed=4).tobytes()
+    assert decompress(compress(data, block_size=5000)) == data  # the parent's pool exists now
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_round_trip_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0 and queue.get(timeout=5) is True
+
+
 def test_every_truncation_is_rejected():
     blob = compress(b"abcabcabd" * 20, block_size=64)
     for cut in range(len(blob)):
