@@ -4,7 +4,7 @@ Codes are canonical (DEFLATE's assignment: shorter codes first, equal lengths in
 and packed MSB-first. :class:`HuffmanCode` builds, encodes and decodes one code;
 :func:`compress` / :func:`decompress` wrap blocks of at most ``block_size`` bytes in a
 self-describing container, and :func:`compress_stream` / :func:`decompress_stream` do the same
-between files one block at a time.
+between files one block at a time. Blocks are independent, so they are coded on a few threads.
 
 Container layout (little-endian)::
 
@@ -412,7 +412,7 @@ def _in_order(jobs: Iterable[Callable[[], object]]) -> Iterator:
                 future.result()
             raise
         pending.append(pool.submit(job))
-        if len(pending) > 2 * WORKERS:
+        if len(pending) >= 2 * WORKERS:
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
