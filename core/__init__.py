@@ -1,5 +1,6 @@
 """shouxie.core: the algorithms, as validated Python wrappers around compiled kernels."""
 from .boxes import box_iou
+from .huffman import HuffmanCode, compress, decompress, entropy_bits
 
 __all__ = ["box_iou"]
 
@@ -10,3 +11,4 @@ from .metrics import auc, average_precision, precision_recall_curve, roc_curve  
 
 __all__ += ["auc", "roc_curve", "precision_recall_curve", "average_precision",
             "least_squares", "gradient_descent", "GDResult", "receptive_field", "LayerField"]
+__all__ += ["HuffmanCode", "compress", "decompress", "entropy_bits"]

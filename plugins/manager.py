@@ -27,6 +27,7 @@ BUILTIN_PLUGINS = (
     "shouxie.plugins.metrics",
     "shouxie.plugins.linear",
     "shouxie.plugins.arch",
+    "shouxie.plugins.coding",
     "shouxie.plugins.rundir",
     "shouxie.plugins.index",
     "shouxie.plugins.summary",
