@@ -13,6 +13,27 @@ from libc.string cimport memset
 include "_windows.pxi"
 
 
+cdef inline void _tap_pass(
+    const real* src,     # IN  the input row, shifted so that output ow reads src[ow * stride]
+    real* best,          # IN/OUT running maxima of one output row
+    int32_t* arg,        # IN/OUT their flat indices
+    Py_ssize_t lo,       # IN  outputs lo .. hi - 1 have this tap inside the input
+    Py_ssize_t hi,
+    Py_ssize_t stride,   # IN
+    int32_t base,        # IN  flat index of src[0]
+) noexcept nogil:
+    # One tap of the window for a run of outputs: take the value when it is larger or NaN.
+    cdef Py_ssize_t ow
+    cdef real v, b
+    cdef bint take
+    for ow in range(lo, hi):
+        v = src[ow * stride]
+        b = best[ow]
+        take = (v > b) | (v != v)
+        best[ow] = v if take else b
+        arg[ow] = base + <int32_t>(ow * stride) if take else arg[ow]
+
+
 def max_pool2d_forward(
     const real[:, :, ::1] x,       # IN  (P, H, W): the N*C planes
     real[:, :, ::1] out,           # OUT (P, HO, WO) window maxima
@@ -22,14 +43,12 @@ def max_pool2d_forward(
     Py_ssize_t ph, Py_ssize_t pw,  # IN  padding (<= half the kernel, so no window is all padding)
 ):
     # Each output row is built in place: for every tap (i, j) of the window, in row-major order,
-    # one branch-free pass over the outputs whose tap falls inside the input. Visiting order per
-    # window is torch's, and the inner loop vectorises.
+    # one branch-free pass over the outputs whose tap falls inside the input (_tap_pass). Visiting
+    # order per window is torch's, and the passes vectorise.
     cdef Py_ssize_t planes = x.shape[0], h = x.shape[1], w = x.shape[2]
     cdef Py_ssize_t ho = out.shape[1], wo = out.shape[2]
     cdef Py_ssize_t p, oh, ow, i, j, ih, h0, lo, hi, shift
-    cdef real v, best
-    cdef bint take
-    cdef int32_t base, cur
+    cdef int32_t base
     cdef const real* row
     cdef real* orow
     cdef int32_t* arow
@@ -54,13 +73,12 @@ def max_pool2d_forward(
                         lo = _first_valid(shift, sw)
                         hi = _end_valid(shift, sw, w, wo, lo)
                         base = <int32_t>(ih * w + shift)
-                        for ow in range(lo, hi):
-                            v = row[ow * sw + shift]
-                            best = orow[ow]
-                            cur = arow[ow]
-                            take = (v > best) | (v != v)
-                            orow[ow] = v if take else best
-                            arow[ow] = base + <int32_t>(ow * sw) if take else cur
+                        if sw == 1:    # literal strides let the compiler vectorise the pass
+                            _tap_pass(row + shift, orow, arow, lo, hi, 1, base)
+                        elif sw == 2:
+                            _tap_pass(row + shift, orow, arow, lo, hi, 2, base)
+                        else:
+                            _tap_pass(row + shift, orow, arow, lo, hi, sw, base)
 
 
 def max_pool2d_backward(

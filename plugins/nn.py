@@ -1,8 +1,6 @@
 """Built-in plugin: the neural-network family's ops, the shapes dataset, and torch reference ops."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from shouxie import core
@@ -76,6 +74,13 @@ def pool_inputs(n: int = 8, channels: int = 64, size: int = 112, kernel_size: in
             "dout": rng.standard_normal((n, channels, out, out)).astype(dtype)}
 
 
+def logits(n: int = 64, num_classes: int = 10, scale: float = 3.0, seed: int = 0) -> dict:
+    """Random float32 ``logits (n, num_classes)`` (normal, times ``scale``) and int64 ``labels``."""
+    rng = np.random.default_rng(seed)
+    return {"logits": (rng.standard_normal((n, num_classes)) * scale).astype(np.float32),
+            "labels": rng.integers(0, num_classes, n, dtype=np.int64)}
+
+
 def relu(x, dout=None) -> dict:
     """ReLU; with ``dout`` also its input gradient ``dx``."""
     out, cache = core.relu_forward(x)
@@ -132,22 +137,20 @@ def train_cnn(x_train, y_train, x_test, y_test, epochs: int = 8, batch_size: int
               channels=(8, 16), dropout: float = 0.25, seed: int = 0) -> dict:
     """Train the small CNN with Adam; report the loss of each epoch, accuracies and the fused check.
 
-    Metrics: ``loss_epoch_<k>``, ``train_accuracy``, ``test_accuracy``, ``train_time_s``, and
+    Metrics: ``loss_epoch_<k>``, ``train_accuracy``, ``test_accuracy``, and
     ``fused_agreement`` (fraction of test images whose prediction is unchanged after folding the
     batch norm into the first convolution; 1.0 means identical) with ``fused_max_logit_diff``.
     """
     x_train = np.asarray(x_train)
     num_classes = int(max(np.max(y_train), np.max(y_test))) + 1
     model = SmallCNN(x_train.shape[1], x_train.shape[2], num_classes, tuple(channels), dropout, seed)
-    start = time.perf_counter()
     losses = train(model, x_train, y_train, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
-    elapsed = time.perf_counter() - start
     logits = model.predict_logits(x_test)
     fused = model.predict_logits(x_test, fused=True)
     pred = logits.argmax(axis=1)
     result = {f"loss_epoch_{k + 1}": float(v) for k, v in enumerate(losses)}
     result.update(
-        losses=np.array(losses), train_time_s=elapsed,
+        losses=np.array(losses),
         train_accuracy=float((model.predict_logits(x_train).argmax(axis=1) == y_train).mean()),
         test_accuracy=float((pred == y_test).mean()),
         fused_agreement=float((fused.argmax(axis=1) == pred).mean()),
@@ -202,6 +205,7 @@ def shouxie_register_ops(registry):
     registry.add("data.shapes", shapes)
     registry.add("data.conv2d_inputs", conv2d_inputs)
     registry.add("data.pool_inputs", pool_inputs)
+    registry.add("data.logits", logits)
     registry.add("nn.relu", relu)
     registry.add("nn.batchnorm", batchnorm)
     registry.add("nn.dropout", dropout)
