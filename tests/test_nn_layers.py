@@ -233,3 +233,21 @@ def test_softmax_loss_gradient_numerical_and_edge_cases():
 def test_softmax_loss_bad_input(logits, labels, exc, match):
     with pytest.raises(exc, match=match):
         softmax_loss(logits, labels)
+
+
+def test_empty_and_non_contiguous_inputs():
+    empty = np.zeros((0, 3), np.float32)
+    out, cache = relu_forward(empty)
+    assert out.shape == (0, 3) and out.dtype == np.float32 and relu_backward(out, cache).shape == (0, 3)
+    out, mask = dropout_forward(empty, 0.5, seed=0)
+    assert out.shape == (0, 3) and dropout_backward(out, mask).shape == (0, 3)
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((6, 8, 5, 4))[::-1, ::2, :, ::-1]  # negative strides, every other channel
+    rm, rv = np.zeros(4), np.ones(4)
+    out, _ = batchnorm_forward(x, np.ones(4), np.zeros(4), running_mean=rm, running_var=rv)
+    xc = np.ascontiguousarray(x)
+    want = (xc - xc.mean(axis=(0, 2, 3), keepdims=True)) / np.sqrt(xc.var(axis=(0, 2, 3), keepdims=True) + 1e-5)
+    np.testing.assert_allclose(out, want, atol=1e-12)
+    logits = rng.standard_normal((5, 8))[:, ::2]
+    loss, _ = softmax_loss(logits, [0, 1, 2, 3, 0])
+    assert loss == pytest.approx(softmax_loss(np.ascontiguousarray(logits), [0, 1, 2, 3, 0])[0], rel=1e-15)
