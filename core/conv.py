@@ -4,10 +4,10 @@ Convolution is im2col (compiled, parallel over the ``N * C`` input planes) follo
 (``numpy.matmul``) of the ``(groups, O/groups, C/groups*KH*KW)`` weights with the
 ``(groups, C/groups*KH*KW, N*HO*WO)`` columns of the whole batch; the backward pass rebuilds the
 columns, forms the two transposed products (again one GEMM each) and scatters the column gradient
-back with col2im. The column matrix is ``KH*KW`` times the input, so it lives in a per-thread
-workspace reused from call to call (a fresh allocation of that size costs more in page faults
-than im2col itself); it keeps the size of the largest convolution run so far. The cache holds a
-reference to ``x`` instead of the columns: do not modify ``x`` in place before the backward pass.
+back with col2im. The column matrix is ``KH*KW`` times the input and a fresh allocation of that
+size costs more in page faults than im2col itself, so column buffers are recycled: the forward
+pass's columns live as long as its cache (the backward pass reuses them) and go back to a small
+pool when the cache is dropped. Keeping many caches alive therefore keeps their columns alive.
 Max pooling is a compiled window scan that also records each window's winner.
 
 Kernel sizes, strides, paddings and dilations are an int or an ``(h, w)`` pair. Output sizes are
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numbers
 import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,24 +46,43 @@ def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int
     return (size + 2 * padding - span) // stride + 1
 
 
-_local = threading.local()
+class _BufferPool:
+    """Recycled byte buffers for column matrices (thread-safe; at most ``keep`` idle buffers)."""
+
+    def __init__(self, keep: int = 4) -> None:
+        self._idle: list[np.ndarray] = []
+        self._lock = threading.Lock()
+        self._keep = keep
+
+    def take(self, shape: tuple[int, ...], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+        """``(buffer, view)``: the smallest idle buffer that fits (or a new one) and an
+        uninitialised array of ``shape`` and ``dtype`` over it."""
+        nbytes = int(np.prod(shape)) * dtype.itemsize
+        with self._lock:
+            fits = [i for i, b in enumerate(self._idle) if b.size >= nbytes]
+            buf = self._idle.pop(min(fits, key=lambda i: self._idle[i].size)) if fits else None
+        if buf is None:
+            buf = np.empty(nbytes, np.uint8)
+        return buf, buf[:nbytes].view(dtype).reshape(shape)
+
+    def give(self, buf: np.ndarray) -> None:
+        """Return ``buf``; the smallest idle buffer is dropped when more than ``keep`` are idle."""
+        with self._lock:
+            self._idle.append(buf)
+            if len(self._idle) > self._keep:
+                self._idle.pop(min(range(len(self._idle)), key=lambda i: self._idle[i].size))
 
 
-def _columns(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """An uninitialised array viewing this thread's workspace, grown when too small."""
-    nbytes = int(np.prod(shape)) * dtype.itemsize
-    buf = getattr(_local, "buffer", None)
-    if buf is None or buf.size < nbytes:
-        buf = _local.buffer = np.empty(nbytes, np.uint8)
-    return buf[:nbytes].view(dtype).reshape(shape)
+_pool_of_columns = _BufferPool()
 
 
 @dataclass(frozen=True)
 class ConvCache:
     """What :func:`conv2d_backward` needs from the forward pass."""
 
-    x: np.ndarray       # (N, C, H, W) input, in the computation's dtype
+    x_shape: tuple[int, int, int, int]
     weight: np.ndarray  # (groups, O/groups, C/groups*KH*KW)
+    col: np.ndarray     # (groups, C/groups*KH*KW, N*HO*WO) columns, over a pooled buffer
     geometry: tuple[int, ...]  # kh, kw, sh, sw, ph, pw, dh, dw, ho, wo
     has_bias: bool
 
@@ -129,13 +149,16 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
     x = x.astype(dtype, copy=False)
     weight = w.astype(dtype, copy=False).reshape(groups, o // groups, cg * kh * kw)
     geometry = (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
-    col = _columns((c * kh * kw, n, ho * wo), dtype)
+    buf, col = _pool_of_columns.take((c * kh * kw, n, ho * wo), dtype)
     _conv.im2col(x, col, *geometry)
-    out = np.matmul(weight, col.reshape(groups, cg * kh * kw, n * ho * wo))  # (groups, O/groups, N*HO*WO)
+    col = col.reshape(groups, cg * kh * kw, n * ho * wo)
+    out = np.matmul(weight, col)  # (groups, O/groups, N*HO*WO)
     out = np.ascontiguousarray(out.reshape(o, n, ho, wo).transpose(1, 0, 2, 3))
     if b is not None:
         out += b.astype(dtype, copy=False)[:, None, None]
-    return out, ConvCache(x, weight, geometry, b is not None)
+    cache = ConvCache(x.shape, weight, col, geometry, b is not None)
+    weakref.finalize(cache, _pool_of_columns.give, buf)
+    return out, cache
 
 
 def conv2d_backward(dout, cache: ConvCache):
@@ -154,21 +177,21 @@ def conv2d_backward(dout, cache: ConvCache):
     dw : ndarray, shape (O, C / groups, KH, KW)
     db : ndarray, shape (O,), or None when the forward pass had no bias
     """
-    x, weight = cache.x, cache.weight
-    n, c = x.shape[:2]
+    weight, col = cache.weight, cache.col
+    n, c = cache.x_shape[:2]
     groups, og, k = weight.shape
     kh, kw = cache.geometry[:2]
     ho, wo = cache.geometry[-2:]
-    dout = gradient_like(dout, (n, groups * og, ho, wo), x.dtype)
+    dout = gradient_like(dout, (n, groups * og, ho, wo), col.dtype)
     d = np.ascontiguousarray(dout.reshape(n, groups * og, ho * wo).transpose(1, 0, 2))
     d = d.reshape(groups, og, n * ho * wo)
-    col = _columns((groups, k, n * ho * wo), x.dtype)
-    _conv.im2col(x, col.reshape(c * kh * kw, n, ho * wo), *cache.geometry)
     dw = np.matmul(d, col.transpose(0, 2, 1)).reshape(groups * og, k // (kh * kw), kh, kw)
     db = dout.sum(axis=(0, 2, 3)) if cache.has_bias else None
-    np.matmul(weight.transpose(0, 2, 1), d, out=col)  # the column gradient, in place
-    dx = np.empty(x.shape, x.dtype)
-    _conv.col2im(col.reshape(c * kh * kw, n, ho * wo), dx, *cache.geometry)
+    buf, dcol = _pool_of_columns.take(col.shape, col.dtype)
+    np.matmul(weight.transpose(0, 2, 1), d, out=dcol)
+    dx = np.empty(cache.x_shape, col.dtype)
+    _conv.col2im(dcol.reshape(c * kh * kw, n, ho * wo), dx, *cache.geometry)
+    _pool_of_columns.give(buf)
     return dx, dw, db
 
 

@@ -131,7 +131,7 @@ def test_conv2d_empty_batch_and_channels():
 
 
 def test_conv2d_cache_survives_other_calls():
-    """The column workspace is shared; a cache must not depend on it."""
+    """Column buffers are recycled; a live cache must keep its own, and backward is repeatable."""
     rng = np.random.default_rng(4)
     x1, w1, b1 = make(rng, (2, 3, 7, 7), 4, 3, 1, np.float64)
     x2, w2, b2 = make(rng, (3, 4, 9, 9), 2, 3, 1, np.float64)
@@ -142,6 +142,31 @@ def test_conv2d_cache_survives_other_calls():
     conv2d_backward(np.ones((3, 2, 7, 7)), cache2)
     for got, want in zip(conv2d_backward(dout1, cache1), expected):
         np.testing.assert_array_equal(got, want)
+
+
+def test_column_buffers_are_recycled_and_bounded(monkeypatch):
+    from shouxie.core import conv
+    from shouxie.core.conv import _BufferPool
+
+    pool = _BufferPool(keep=2)
+    big, view = pool.take((10, 10), np.dtype(np.float64))
+    assert view.shape == (10, 10) and big.size == 800
+    pool.give(big)
+    again, _ = pool.take((5,), np.dtype(np.float32))
+    assert again is big  # the idle buffer that fits is reused
+    small, _ = pool.take((4,), np.dtype(np.float32))
+    assert small is not big
+    for buf in (big, small, np.empty(1000, np.uint8)):
+        pool.give(buf)
+    assert sorted(b.size for b in pool._idle) == [800, 1000]  # the smallest one was dropped
+    # a dropped cache gives its columns back: the next forward of the same size reuses them
+    monkeypatch.setattr(conv, "_pool_of_columns", _BufferPool())
+    x, w = np.ones((2, 3, 8, 8)), np.ones((4, 3, 3, 3))
+    _, cache = conv2d_forward(x, w)
+    col = cache.col
+    del cache
+    _, cache = conv2d_forward(x, w)
+    assert np.shares_memory(cache.col, col)
 
 
 @settings(max_examples=40, deadline=None)
