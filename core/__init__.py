@@ -15,7 +15,7 @@ __all__ += ["HuffmanCode", "compress", "decompress", "entropy_bits"]
 
 # Neural-network family (layers with backward passes, Adam, conv+BN fusion).
 from .conv import conv2d_backward, conv2d_forward, max_pool2d_backward, max_pool2d_forward  # noqa: E402
-from .fusion import fuse_conv_bn  # noqa: E402
+from .fusion import fuse_conv_bn, fuse_torch_conv_bn  # noqa: E402
 from .gradcheck import numerical_gradient  # noqa: E402
 from .layers import (batchnorm_backward, batchnorm_forward, dropout_backward,  # noqa: E402
                      dropout_forward, relu_backward, relu_forward, softmax_loss)
@@ -23,6 +23,7 @@ from .optim import Adam  # noqa: E402
 
 __all__ += [
     "Adam", "batchnorm_backward", "batchnorm_forward", "conv2d_backward", "conv2d_forward",
-    "dropout_backward", "dropout_forward", "fuse_conv_bn", "max_pool2d_backward",
-    "max_pool2d_forward", "numerical_gradient", "relu_backward", "relu_forward", "softmax_loss",
+    "dropout_backward", "dropout_forward", "fuse_conv_bn", "fuse_torch_conv_bn",
+    "max_pool2d_backward", "max_pool2d_forward", "numerical_gradient", "relu_backward",
+    "relu_forward", "softmax_loss",
 ]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from nn_helpers import rel_err
 
-from shouxie.core import Adam, conv2d_forward, batchnorm_forward, fuse_conv_bn
+from shouxie.core import Adam, batchnorm_forward, conv2d_forward, fuse_conv_bn, fuse_torch_conv_bn
 
 torch = pytest.importorskip("torch")
 
@@ -98,3 +98,40 @@ def test_fuse_conv_bn_equals_torch_and_conv_then_bn(bias, dtype):
 def test_fuse_conv_bn_bad_input(args, exc, match):
     with pytest.raises(exc, match=match):
         fuse_conv_bn(*args)
+
+
+@pytest.mark.parametrize("bias, dtype", [(True, torch.float32), (False, torch.float64)])
+def test_fuse_torch_conv_bn_modules(bias, dtype):
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(4, 6, 3, stride=2, padding=1, dilation=1, groups=2, bias=bias).to(dtype)
+    bn = torch.nn.BatchNorm2d(6).to(dtype)
+    bn.train()
+    with torch.no_grad():
+        for _ in range(3):  # give the running statistics and the affine parameters some values
+            bn(conv(torch.randn(8, 4, 9, 9, dtype=dtype) * 2 + 1))
+        bn.weight.uniform_(0.5, 2)
+        bn.bias.uniform_(-1, 1)
+    conv.eval()
+    bn.eval()
+    fused = fuse_torch_conv_bn(conv, bn)
+    ref = fuse_conv_bn_eval(conv, bn)
+    x = torch.randn(2, 4, 9, 9, dtype=dtype)
+    with torch.no_grad():
+        want = bn(conv(x))
+        tol = 1e-5 if dtype == torch.float32 else 1e-12
+        assert rel_err(fused(x).numpy(), want.numpy()) < tol
+        assert rel_err(fused.weight.numpy(), ref.weight.numpy()) < tol
+        assert rel_err(fused.bias.numpy(), ref.bias.numpy()) < tol
+    assert fused.stride == conv.stride and fused.groups == 2 and fused.weight.dtype == dtype
+
+
+def test_fuse_torch_conv_bn_bad_input():
+    conv = torch.nn.Conv2d(2, 3, 3)
+    with pytest.raises(ValueError, match="bn has 4 features but conv has 3 output channels"):
+        fuse_torch_conv_bn(conv, torch.nn.BatchNorm2d(4))
+    with pytest.raises(ValueError, match="no running statistics"):
+        fuse_torch_conv_bn(conv, torch.nn.BatchNorm2d(3, track_running_stats=False))
+    with pytest.raises(TypeError, match="conv must be a torch.nn.Conv2d"):
+        fuse_torch_conv_bn(torch.nn.Linear(2, 3), torch.nn.BatchNorm2d(3))
