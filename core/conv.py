@@ -78,7 +78,11 @@ _pool_of_columns = _BufferPool()
 
 @dataclass(frozen=True)
 class ConvCache:
-    """What :func:`conv2d_backward` needs from the forward pass."""
+    """What :func:`conv2d_backward` needs from the forward pass.
+
+    ``col`` views a pooled buffer that is recycled once the cache is garbage-collected: do not
+    keep ``col`` (or views of it) beyond the cache's life.
+    """
 
     x_shape: tuple[int, int, int, int]
     weight: np.ndarray  # (groups, O/groups, C/groups*KH*KW)

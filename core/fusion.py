@@ -81,7 +81,8 @@ def fuse_torch_conv_bn(conv, bn):
     if bn.running_mean is None or bn.running_var is None:
         raise ValueError("bn has no running statistics (track_running_stats=False): nothing to fold")
     if bn.num_features != conv.out_channels:
-        raise ValueError(f"bn has {bn.num_features} features but conv has {conv.out_channels} output channels")
+        raise ValueError(f"bn has {bn.num_features} features but conv has {conv.out_channels} "
+                         "output channels")
 
     def arr(t, default):
         return default if t is None else t.detach().cpu().numpy()

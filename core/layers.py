@@ -144,8 +144,9 @@ def batchnorm_forward(x, gamma, beta, *, running_mean, running_var, training=Tru
         var = running_var.astype(x.dtype, copy=False)
     inv_std = (1 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
     x_hat = centred * inv_std.reshape(shape)
-    out = x_hat * gamma.astype(x.dtype, copy=False).reshape(shape) + beta.astype(x.dtype, copy=False).reshape(shape)
-    return out, BatchNormCache(x_hat, inv_std, gamma.astype(x.dtype, copy=False), axes, training)
+    gamma, beta = gamma.astype(x.dtype, copy=False), beta.astype(x.dtype, copy=False)
+    out = x_hat * gamma.reshape(shape) + beta.reshape(shape)
+    return out, BatchNormCache(x_hat, inv_std, gamma, axes, training)
 
 
 def batchnorm_backward(dout, cache: BatchNormCache):

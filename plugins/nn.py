@@ -44,7 +44,9 @@ def shapes(n_train: int = 3000, n_test: int = 1000, image_size: int = 24, noise:
     n = n_train + n_test
     labels = np.arange(n) % len(SHAPE_CLASSES)
     rng.shuffle(labels)
-    images = np.stack([_render(rng, int(k), image_size) for k in labels]) if n else np.zeros((0, image_size, image_size))
+    images = np.zeros((n, image_size, image_size))
+    for i, k in enumerate(labels):
+        images[i] = _render(rng, int(k), image_size)
     contrast = rng.uniform(0.6, 1.0, (n, 1, 1))
     images = images * contrast + rng.normal(0, noise, images.shape)
     x = images[:, None].astype(np.float32)
@@ -60,7 +62,7 @@ def conv2d_inputs(n: int = 8, channels: int = 64, size: int = 56, out_channels: 
     k = kernel_size
     out = (n, out_channels, size - k + 1 + 2 * (k // 2), size - k + 1 + 2 * (k // 2))
     return {"x": rng.standard_normal((n, channels, size, size)).astype(dtype),
-            "w": (rng.standard_normal((out_channels, channels, k, k)) / np.sqrt(channels * k * k)).astype(dtype),
+            "w": (rng.standard_normal((out_channels, channels, k, k)) / k / np.sqrt(channels)).astype(dtype),
             "b": rng.standard_normal(out_channels).astype(dtype),
             "dout": rng.standard_normal(out).astype(dtype)}
 
@@ -108,7 +110,8 @@ def dropout(x, p: float = 0.5, training: bool = True, seed: int = 0) -> dict:
 
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, dout=None) -> dict:
     """2-D convolution; with ``dout`` also the gradients ``dx``, ``dw`` (and ``db``)."""
-    out, cache = core.conv2d_forward(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    out, cache = core.conv2d_forward(x, w, b, stride=stride, padding=padding, dilation=dilation,
+                                     groups=groups)
     if dout is None:
         return {"out": out}
     dx, dw, db = core.conv2d_backward(dout, cache)
@@ -188,7 +191,7 @@ def torch_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, dout=N
 
 
 def torch_max_pool2d(x, kernel_size, stride=None, padding=0, dout=None) -> dict:
-    """``torch.nn.functional.max_pool2d`` (and its autograd with ``dout``), same outputs as ``nn.max_pool2d``."""
+    """``torch.nn.functional.max_pool2d`` (and its autograd with ``dout``), outputs as ``nn.max_pool2d``."""
     torch = _torch()
     xt = torch.from_numpy(np.asarray(x))
     if dout is None:
