@@ -10,8 +10,15 @@ waits for its slowest thread; measured 5x slower on a loaded 2-core machine).
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
-from threadpoolctl import threadpool_limits
+
+try:  # small GEMMs run faster on one BLAS thread; without threadpoolctl the BLAS keeps its own
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover
+    def threadpool_limits(**_):
+        return contextlib.nullcontext()
 
 from ._validation import integer, real_number
 from .conv import conv2d_backward, conv2d_forward, max_pool2d_backward, max_pool2d_forward
