@@ -1,0 +1,279 @@
+"""Compiled non-maximum suppression kernels. Inputs are validated by :mod:`shouxie.core.nms`."""
+from libc.math cimport nearbyint
+from libc.stdint cimport INT64_MAX, int64_t, uint8_t
+
+from libcpp.vector cimport vector
+
+cdef extern from *:
+    """
+    /* maximum of a[0..n-1] and -1; a max-reduction GCC only vectorises when told it may */
+    static inline double _shouxie_max_or_minus_one(const double* a, Py_ssize_t n) {
+        double top = -1.0;
+        #pragma omp simd reduction(max:top)
+        for (Py_ssize_t i = 0; i < n; ++i) top = a[i] > top ? a[i] : top;
+        return top;
+    }
+    """
+    double _max_or_minus_one "_shouxie_max_or_minus_one"(const double* a, Py_ssize_t n) noexcept nogil
+
+ctypedef fused real:
+    float
+    double
+
+cdef enum:
+    GAUSSIAN = 0
+    LINEAR = 1
+    HARD = 2
+
+
+cdef inline real _min(real a, real b) noexcept nogil:
+    return a if a < b else b
+
+
+cdef inline real _max(real a, real b) noexcept nogil:
+    return a if a > b else b
+
+
+def nms_segments(
+    const real[:, ::1] boxes_t,    # IN (4, N) x1, y1, x2, y2 rows, each segment sorted by decreasing score
+    const int64_t[::1] starts,     # IN (G + 1,) segment g is [starts[g], starts[g + 1]); NMS runs per segment
+    double iou_threshold,          # IN suppress when IoU > iou_threshold
+    int64_t[::1] keep,             # OUT (N,) positions of the kept boxes, ascending
+):
+    """Greedy NMS inside each segment; returns how many positions were written to ``keep``."""
+    cdef Py_ssize_t n = boxes_t.shape[1], g, i, j, stop, count = 0
+    cdef const real[::1] x1 = boxes_t[0]
+    cdef const real[::1] y1 = boxes_t[1]
+    cdef const real[::1] x2 = boxes_t[2]
+    cdef const real[::1] y2 = boxes_t[3]
+    cdef vector[real] area
+    cdef vector[uint8_t] suppressed
+    cdef real ix1, iy1, ix2, iy2, iarea, w, h, inter, ovr
+    if n == 0:
+        return 0
+    with nogil:
+        area.resize(n)
+        suppressed.resize(n, 0)
+        for i in range(n):
+            area[i] = (x2[i] - x1[i]) * (y2[i] - y1[i])
+        for g in range(starts.shape[0] - 1):
+            stop = starts[g + 1]
+            for i in range(starts[g], stop):
+                if suppressed[i]:
+                    continue
+                keep[count] = i
+                count += 1
+                ix1 = x1[i]
+                iy1 = y1[i]
+                ix2 = x2[i]
+                iy2 = y2[i]
+                iarea = area[i]
+                # branch-free so that it vectorises; 0 / 0 is NaN, and NaN > t is false
+                for j in range(i + 1, stop):
+                    w = _max(_min(ix2, x2[j]) - _max(ix1, x1[j]), <real>0)
+                    h = _max(_min(iy2, y2[j]) - _max(iy1, y1[j]), <real>0)
+                    inter = w * h
+                    ovr = inter / (iarea + area[j] - inter)
+                    suppressed[j] |= <double>ovr > iou_threshold
+    return count
+
+
+cdef enum:
+    BLOCK = 64  # soft_nms keeps the maximum score of every BLOCK consecutive boxes
+
+
+cdef inline Py_ssize_t _stop(Py_ssize_t n, Py_ssize_t b) noexcept nogil:
+    """End of block b of n boxes."""
+    return n if n < b * BLOCK + BLOCK else b * BLOCK + BLOCK
+
+
+cdef inline double _exp_neg(double t) noexcept nogil:
+    """exp(-t) for t >= 0, branch-free so that loops calling it vectorise (about 1 ulp).
+
+    Cody-Waite reduction -t = k ln2 + r, |r| <= ln2 / 2, the degree-13 Taylor polynomial of
+    exp(r) (Horner), times 2**k. exp(-t) is 0 beyond t = 708.
+    """
+    cdef double x = -_min(t, 708.0)
+    cdef double k = nearbyint(x * 1.4426950408889634)  # floor() would block vectorisation
+    cdef double r = (x - k * 6.93145751953125e-1) - k * 1.42860682030941723212e-6
+    cdef double p = 1.6059043836821613e-10
+    p = p * r + 2.08767569878681e-09
+    p = p * r + 2.505210838544172e-08
+    p = p * r + 2.755731922398589e-07
+    p = p * r + 2.7557319223985893e-06
+    p = p * r + 2.48015873015873e-05
+    p = p * r + 0.0001984126984126984
+    p = p * r + 0.001388888888888889
+    p = p * r + 0.008333333333333333
+    p = p * r + 0.041666666666666664
+    p = p * r + 0.16666666666666666
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    # 2**k, k in [-1021, 0], by binary powering on doubles: exact, and unlike a bit cast it
+    # vectorises
+    cdef double m = -k, scale = 1.0
+    scale *= 7.458340731200207e-155 if m >= 512 else 1.0
+    m -= 512 if m >= 512 else 0
+    scale *= 8.636168555094445e-78 if m >= 256 else 1.0
+    m -= 256 if m >= 256 else 0
+    scale *= 2.938735877055719e-39 if m >= 128 else 1.0
+    m -= 128 if m >= 128 else 0
+    scale *= 5.421010862427522e-20 if m >= 64 else 1.0
+    m -= 64 if m >= 64 else 0
+    scale *= 2.3283064365386963e-10 if m >= 32 else 1.0
+    m -= 32 if m >= 32 else 0
+    scale *= 1.52587890625e-05 if m >= 16 else 1.0
+    m -= 16 if m >= 16 else 0
+    scale *= 0.00390625 if m >= 8 else 1.0
+    m -= 8 if m >= 8 else 0
+    scale *= 0.0625 if m >= 4 else 1.0
+    m -= 4 if m >= 4 else 0
+    scale *= 0.25 if m >= 2 else 1.0
+    m -= 2 if m >= 2 else 0
+    scale *= 0.5 if m >= 1 else 1.0
+    return p * scale if t < 708.0 else 0.0
+
+
+def soft_nms(
+    const double[:, ::1] boxes_t,  # IN (4, N) x1, y1, x2, y2 rows, boxes sorted by x1
+    const int64_t[::1] ids,        # IN (N,) original index of each (sorted) box
+    const double[::1] scores,      # IN (N,) scores (sorted order)
+    int method,                    # IN 0 gaussian, 1 linear, 2 hard
+    double sigma,                  # IN gaussian: weight exp(-iou² / sigma)
+    double iou_threshold,          # IN linear / hard: decay or drop only when IoU > iou_threshold
+    double score_threshold,        # IN a box whose score falls below this is dropped
+    int64_t[::1] selected,         # OUT (N,) original indices in selection order
+    double[::1] selected_scores,   # OUT (N,) their scores when selected
+):
+    """Soft-NMS (Bodla et al. 2017); returns how many boxes were selected.
+
+    Live boxes are kept sorted by x1, so the boxes a selected box can overlap form one
+    contiguous range, found by two binary searches (on x1, and on the running maximum of x2);
+    only that range is decayed, in branch-free loops that vectorise. Selected and dropped boxes
+    get score -1 and are compacted away every N / 8 selections. The maximum score of every
+    BLOCK boxes is cached and refreshed for the blocks a range touches, so finding the next
+    selection (highest score, lowest original index on ties) scans N / BLOCK maxima.
+    """
+    cdef Py_ssize_t n = 0, nb = 0, b, q, p, lo, hi, since = 0, count = 0
+    cdef vector[double] x1, y1, x2, y2, area, x2_max, sc, block_max, overlap
+    cdef vector[int64_t] box_id
+    cdef double px1, py1, px2, py2, parea, w, h, inter, union, s, top
+    cdef int64_t best_id
+    with nogil:
+        for q in range(boxes_t.shape[1]):
+            if scores[q] >= score_threshold:
+                x1.push_back(boxes_t[0, q])
+                y1.push_back(boxes_t[1, q])
+                x2.push_back(boxes_t[2, q])
+                y2.push_back(boxes_t[3, q])
+                area.push_back((boxes_t[2, q] - boxes_t[0, q]) * (boxes_t[3, q] - boxes_t[1, q]))
+                sc.push_back(scores[q])
+                box_id.push_back(ids[q])
+        n = sc.size()
+        overlap.resize(n)
+        x2_max.resize(n)
+        block_max.resize((n + BLOCK - 1) // BLOCK)
+        while n > 0:
+            if since == 0 or 8 * since >= n:
+                # drop dead boxes (score -1), then rebuild the running x2 maximum and block maxima
+                b = 0
+                for q in range(n):
+                    if sc[q] >= 0:
+                        x1[b] = x1[q]
+                        y1[b] = y1[q]
+                        x2[b] = x2[q]
+                        y2[b] = y2[q]
+                        area[b] = area[q]
+                        sc[b] = sc[q]
+                        box_id[b] = box_id[q]
+                        b += 1
+                n = b
+                if n == 0:
+                    break
+                nb = (n + BLOCK - 1) // BLOCK
+                x2_max[0] = x2[0]
+                for q in range(1, n):
+                    x2_max[q] = _max(x2[q], x2_max[q - 1])
+                _refresh(&sc[0], n, &block_max[0], 0, nb)
+                since = 0
+            since += 1
+            top = _max_or_minus_one(&block_max[0], nb)
+            if top < 0:
+                break
+            best_id = INT64_MAX
+            p = 0
+            for b in range(nb):
+                if block_max[b] == top:
+                    for q in range(b * BLOCK, _stop(n, b)):
+                        if sc[q] == top and box_id[q] < best_id:
+                            best_id = box_id[q]
+                            p = q
+            selected[count] = best_id
+            selected_scores[count] = top
+            count += 1
+            sc[p] = -1
+            px1 = x1[p]
+            py1 = y1[p]
+            px2 = x2[p]
+            py2 = y2[p]
+            parea = area[p]
+            lo = _first_above(&x2_max[0], n, px1)   # before lo every box ends at or left of px1
+            hi = _first_at_least(&x1[0], n, px2)    # from hi on every box starts at or right of px2
+            for q in range(lo, hi):
+                w = _max(_min(px2, x2[q]) - _max(px1, x1[q]), 0.0)
+                h = _max(_min(py2, y2[q]) - _max(py1, y1[q]), 0.0)
+                inter = w * h
+                union = parea + area[q] - inter
+                overlap[q - lo] = inter / (union if union > 0 else 1.0)
+            # one branch-free loop per method, so that each vectorises
+            if method == GAUSSIAN:
+                for q in range(hi - lo):
+                    overlap[q] = _exp_neg((overlap[q] * overlap[q]) / sigma)
+                for q in range(lo, hi):
+                    s = sc[q] * overlap[q - lo]
+                    sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
+            elif method == LINEAR:
+                for q in range(lo, hi):
+                    s = sc[q] * (1 - overlap[q - lo] if overlap[q - lo] > iou_threshold else 1.0)
+                    sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
+            else:
+                for q in range(lo, hi):
+                    s = sc[q]  # a local: Cython mistranslates a vector element inside a ternary
+                    sc[q] = -1 if overlap[q - lo] > iou_threshold else s
+            _refresh(&sc[0], n, &block_max[0], p // BLOCK, p // BLOCK + 1)
+            if lo < hi:
+                _refresh(&sc[0], n, &block_max[0], lo // BLOCK, (hi - 1) // BLOCK + 1)
+    return count
+
+
+cdef inline void _refresh(const double* scores, Py_ssize_t n, double* block_max, Py_ssize_t first,
+                          Py_ssize_t stop) noexcept nogil:
+    """Recompute the cached maxima of blocks first .. stop - 1."""
+    cdef Py_ssize_t b
+    for b in range(first, stop):
+        block_max[b] = _max_or_minus_one(scores + b * BLOCK, _stop(n, b) - b * BLOCK)
+
+
+cdef inline Py_ssize_t _first_above(const double* a, Py_ssize_t n, double v) noexcept nogil:
+    """First position whose (non-decreasing) value is > v; n when none."""
+    cdef Py_ssize_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[mid] > v:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+cdef inline Py_ssize_t _first_at_least(const double* a, Py_ssize_t n, double v) noexcept nogil:
+    """First position whose (non-decreasing) value is >= v; n when none."""
+    cdef Py_ssize_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[mid] >= v:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
