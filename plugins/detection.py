@@ -52,6 +52,28 @@ def random_boxes(n: int = 1000, image_size: int = 640, num_classes: int = 80, se
     return {"boxes": boxes, "scores": scores, "classes": classes}
 
 
+def random_logits(n: int = 10000, num_classes: int = 80, positive_fraction: float = 0.01, scale: float = 4.0,
+                  seed: int = 0) -> dict:
+    """Random classification-head logits (n, num_classes) float32 and 0/1 targets, for focal loss."""
+    rng = np.random.default_rng(seed)
+    logits = (rng.standard_normal((n, num_classes)) * scale).astype(np.float32)
+    targets = (rng.random((n, num_classes)) < positive_fraction).astype(np.float32)
+    return {"logits": logits, "targets": targets}
+
+
+def yolov3_batch(batch_size: int = 2, num_classes: int = 3, input_size: int = 416, boxes_per_image: int = 4,
+                 seed: int = 0) -> dict:
+    """Random YOLOv3 head outputs (three scales, default anchors) and ground-truth boxes inside the input."""
+    rng = np.random.default_rng(seed)
+    outputs = [rng.normal(0, 0.5, (batch_size, input_size // s, input_size // s, len(m), 5 + num_classes))
+               for s, m in zip(core.detection_losses.YOLOV3_STRIDES, core.detection_losses.YOLOV3_ANCHOR_MASKS)]
+    g = batch_size * boxes_per_image
+    centres = rng.uniform(0.1, 0.9, (g, 2)) * input_size
+    sizes = rng.uniform(0.05, 0.5, (g, 2)) * input_size
+    return {"outputs": outputs, "gt_boxes": np.concatenate([centres - sizes / 2, centres + sizes / 2], axis=1),
+            "gt_classes": rng.integers(0, num_classes, g), "image_index": np.repeat(np.arange(batch_size), boxes_per_image)}
+
+
 # ---------------------------------------------------------------------------------------- ops
 
 
@@ -87,6 +109,16 @@ def soft_nms(boxes, scores, method: str = "gaussian", sigma: float = 0.5, iou_th
     indices, decayed = core.soft_nms(boxes, scores, method=method, sigma=sigma,
                                      iou_threshold=iou_threshold, score_threshold=score_threshold)
     return {"indices": indices, "scores": decayed, "num_selected": int(indices.shape[0])}
+
+
+def focal_loss(logits, targets, alpha: float = 0.25, gamma: float = 2.0, reduction: str = "mean") -> dict:
+    """Sigmoid focal loss (torchvision semantics) with the chosen reduction."""
+    return {"loss": core.sigmoid_focal_loss(logits, targets, alpha=alpha, gamma=gamma, reduction=reduction)}
+
+
+def yolov3_loss(outputs, gt_boxes, gt_classes, image_index=None, ignore_thresh: float = 0.5) -> dict:
+    """YOLOv3 loss (default anchors and strides): xy, wh, confidence, class and total."""
+    return core.yolov3_loss(outputs, gt_boxes, gt_classes, image_index, ignore_thresh=ignore_thresh)
 
 
 # --------------------------------------------------------------------------------- references
@@ -170,6 +202,24 @@ def numpy_soft_nms(boxes, scores, method: str = "gaussian", sigma: float = 0.5, 
             "num_selected": len(indices)}
 
 
+def torch_sigmoid_focal_loss(logits, targets, alpha: float = 0.25, gamma: float = 2.0,
+                             reduction: str = "mean") -> dict:
+    """Reference: torchvision's ``sigmoid_focal_loss`` formula written in torch (no torchvision needed)."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise ImportError("ref.torch_sigmoid_focal_loss needs torch") from exc
+    x, t = torch.as_tensor(np.asarray(logits)), torch.as_tensor(np.asarray(targets))
+    p = torch.sigmoid(x)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(x, t, reduction="none")
+    loss = loss * (1 - (p * t + (1 - p) * (1 - t))) ** gamma
+    if alpha >= 0:
+        loss = (alpha * t + (1 - alpha) * (1 - t)) * loss
+    if reduction == "none":
+        return {"loss": loss.numpy()}
+    return {"loss": float(loss.mean() if reduction == "mean" else loss.sum())}
+
+
 def _torchvision():
     try:
         import torch
@@ -205,15 +255,20 @@ def torchvision_batched_nms(boxes, scores, classes, iou_threshold: float = 0.5) 
 @hookimpl
 def shouxie_register_ops(registry):
     registry.add("data.random_boxes", random_boxes)
+    registry.add("data.random_logits", random_logits)
+    registry.add("data.yolov3_batch", yolov3_batch)
     registry.add("detection.box_iou", box_iou)
     registry.add("detection.generalized_box_iou", generalized_box_iou)
     registry.add("detection.nms", nms)
     registry.add("detection.batched_nms", batched_nms)
     registry.add("detection.soft_nms", soft_nms)
+    registry.add("detection.focal_loss", focal_loss)
+    registry.add("detection.yolov3_loss", yolov3_loss)
     registry.add("ref.numpy_nms", numpy_nms)
     registry.add("ref.numpy_batched_nms", numpy_batched_nms)
     registry.add("ref.cv2_nms_boxes", cv2_nms_boxes)
     registry.add("ref.numpy_soft_nms", numpy_soft_nms)
+    registry.add("ref.torch_sigmoid_focal_loss", torch_sigmoid_focal_loss)
     registry.add("ref.torchvision_box_iou", torchvision_box_iou)
     registry.add("ref.torchvision_nms", torchvision_nms)
     registry.add("ref.torchvision_batched_nms", torchvision_batched_nms)
