@@ -12,7 +12,10 @@ from .hookspecs import hookimpl
 
 def random_boxes(n: int = 1000, image_size: int = 640, num_classes: int = 80, seed: int = 0,
                  mode: str = "uniform", boxes_per_object: int = 20) -> dict:
-    """Random detections: boxes (n, 4) float32 inside the image, scores in [0, 1), classes.
+    """Random detections: boxes (n, 4) float32 inside the image, distinct scores in [0, 1), classes.
+
+    Scores are all distinct, so every library visits boxes in the same order (torchvision's
+    sort is not stable on ties).
 
     Parameters
     ----------
@@ -48,7 +51,7 @@ def random_boxes(n: int = 1000, image_size: int = 640, num_classes: int = 80, se
         raise ValueError(f"mode must be 'uniform' or 'clustered', got {mode!r}")
     boxes = np.concatenate([centres - sizes / 2, centres + sizes / 2], axis=1)
     boxes = np.clip(boxes, 0, image_size).astype(np.float32)
-    scores = rng.random(n).astype(np.float32)
+    scores = ((rng.permutation(n) + rng.random(n)) / n).astype(np.float32)
     return {"boxes": boxes, "scores": scores, "classes": classes}
 
 
@@ -122,6 +125,18 @@ def yolov3_loss(outputs, gt_boxes, gt_classes, image_index=None, ignore_thresh: 
 
 
 # --------------------------------------------------------------------------------- references
+
+
+def numpy_box_iou(boxes1, boxes2) -> dict:
+    """Reference: pairwise IoU by numpy broadcasting (the vectorised textbook version)."""
+    a, b = np.asarray(boxes1), np.asarray(boxes2)
+    w = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    h = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = w * h
+    union = ((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]))[:, None] + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = np.where(union > 0, inter / union, 0).astype(np.result_type(a, b))
+    return {"iou": iou, "mean_iou": float(iou.mean()) if iou.size else 0.0}
 
 
 def numpy_nms(boxes, scores, iou_threshold: float = 0.5) -> dict:
@@ -264,6 +279,7 @@ def shouxie_register_ops(registry):
     registry.add("detection.soft_nms", soft_nms)
     registry.add("detection.focal_loss", focal_loss)
     registry.add("detection.yolov3_loss", yolov3_loss)
+    registry.add("ref.numpy_box_iou", numpy_box_iou)
     registry.add("ref.numpy_nms", numpy_nms)
     registry.add("ref.numpy_batched_nms", numpy_batched_nms)
     registry.add("ref.cv2_nms_boxes", cv2_nms_boxes)
