@@ -87,15 +87,10 @@ cdef inline Py_ssize_t _stop(Py_ssize_t n, Py_ssize_t b) noexcept nogil:
     return n if n < b * BLOCK + BLOCK else b * BLOCK + BLOCK
 
 
-cdef inline double _exp_neg(double t) noexcept nogil:
-    """exp(-t) for t >= 0, branch-free so that loops calling it vectorise (about 1 ulp).
-
-    Cody-Waite reduction -t = k ln2 + r, |r| <= ln2 / 2, the degree-13 Taylor polynomial of
-    exp(r) (Horner), times 2**k. exp(-t) is 0 beyond t = 708.
-    """
-    cdef double x = -_min(t, 708.0)
-    cdef double k = nearbyint(x * 1.4426950408889634)  # floor() would block vectorisation
-    cdef double r = (x - k * 6.93145751953125e-1) - k * 1.42860682030941723212e-6
+cdef inline double _exp_reduced(double x, double* k) noexcept nogil:
+    """exp(r) for x = k ln2 + r, |r| <= ln2 / 2 (Cody-Waite), by its degree-13 Taylor polynomial."""
+    k[0] = nearbyint(x * 1.4426950408889634)  # floor() would block vectorisation
+    cdef double r = (x - k[0] * 6.93145751953125e-1) - k[0] * 1.42860682030941723212e-6
     cdef double p = 1.6059043836821613e-10
     p = p * r + 2.08767569878681e-09
     p = p * r + 2.505210838544172e-08
@@ -110,8 +105,17 @@ cdef inline double _exp_neg(double t) noexcept nogil:
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    # 2**k, k in [-1021, 0], by binary powering on doubles: exact, and unlike a bit cast it
-    # vectorises
+    return p
+
+
+cdef inline double _exp_neg(double t) noexcept nogil:
+    """exp(-t) for t >= 0, branch-free so that loops calling it vectorise (about 1 ulp).
+
+    exp(r) times 2**k, with 2**k (k in [-1021, 0]) by binary powering on doubles: exact, and
+    unlike a bit cast it vectorises. exp(-t) is 0 beyond t = 708.
+    """
+    cdef double k
+    cdef double p = _exp_reduced(-_min(t, 708.0), &k)
     cdef double m = -k, scale = 1.0
     scale *= 7.458340731200207e-155 if m >= 512 else 1.0
     m -= 512 if m >= 512 else 0
@@ -135,6 +139,21 @@ cdef inline double _exp_neg(double t) noexcept nogil:
     return p * scale if t < 708.0 else 0.0
 
 
+cdef inline double _exp_neg_small(double t) noexcept nogil:
+    """exp(-t) for 0 <= t <= 8 (then k >= -12): _exp_neg with four powering steps, not ten."""
+    cdef double k
+    cdef double p = _exp_reduced(-t, &k)
+    cdef double m = -k, scale = 1.0
+    scale *= 0.00390625 if m >= 8 else 1.0
+    m -= 8 if m >= 8 else 0
+    scale *= 0.0625 if m >= 4 else 1.0
+    m -= 4 if m >= 4 else 0
+    scale *= 0.25 if m >= 2 else 1.0
+    m -= 2 if m >= 2 else 0
+    scale *= 0.5 if m >= 1 else 1.0
+    return p * scale
+
+
 def soft_nms(
     const double[:, ::1] boxes_t,  # IN (4, N) x1, y1, x2, y2 rows, boxes sorted by x1
     const int64_t[::1] ids,        # IN (N,) original index of each (sorted) box
@@ -156,9 +175,9 @@ def soft_nms(
     selection (highest score, lowest original index on ties) scans N / BLOCK maxima.
     """
     cdef Py_ssize_t n = 0, nb = 0, b, q, p, lo, hi, since = 0, count = 0
-    cdef vector[double] x1, y1, x2, y2, area, x2_max, sc, block_max, overlap
+    cdef vector[double] x1, y1, x2, y2, area, x2_max, sc, block_max
     cdef vector[int64_t] box_id
-    cdef double px1, py1, px2, py2, parea, w, h, inter, union, s, top
+    cdef double px1, py1, px2, py2, parea, iou, s, top
     cdef int64_t best_id
     with nogil:
         for q in range(boxes_t.shape[1]):
@@ -171,7 +190,6 @@ def soft_nms(
                 sc.push_back(scores[q])
                 box_id.push_back(ids[q])
         n = sc.size()
-        overlap.resize(n)
         x2_max.resize(n)
         block_max.resize((n + BLOCK - 1) // BLOCK)
         while n > 0:
@@ -220,31 +238,40 @@ def soft_nms(
             parea = area[p]
             lo = _first_above(&x2_max[0], n, px1)   # before lo every box ends at or left of px1
             hi = _first_at_least(&x1[0], n, px2)    # from hi on every box starts at or right of px2
-            for q in range(lo, hi):
-                w = _max(_min(px2, x2[q]) - _max(px1, x1[q]), 0.0)
-                h = _max(_min(py2, y2[q]) - _max(py1, y1[q]), 0.0)
-                inter = w * h
-                union = parea + area[q] - inter
-                overlap[q - lo] = inter / (union if union > 0 else 1.0)
-            # one branch-free loop per method, so that each vectorises
-            if method == GAUSSIAN:
-                for q in range(hi - lo):
-                    overlap[q] = _exp_neg((overlap[q] * overlap[q]) / sigma)
+            # one fused, branch-free loop per method, so that each vectorises
+            if method == GAUSSIAN and sigma >= 0.125:  # then iou² / sigma <= 8
                 for q in range(lo, hi):
-                    s = sc[q] * overlap[q - lo]
+                    iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
+                    s = sc[q] * _exp_neg_small((iou * iou) / sigma)
+                    sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
+            elif method == GAUSSIAN:
+                for q in range(lo, hi):
+                    iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
+                    s = sc[q] * _exp_neg((iou * iou) / sigma)
                     sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
             elif method == LINEAR:
                 for q in range(lo, hi):
-                    s = sc[q] * (1 - overlap[q - lo] if overlap[q - lo] > iou_threshold else 1.0)
+                    iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
+                    s = sc[q] * (1 - iou if iou > iou_threshold else 1.0)
                     sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
             else:
                 for q in range(lo, hi):
+                    iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
                     s = sc[q]  # a local: Cython mistranslates a vector element inside a ternary
-                    sc[q] = -1 if overlap[q - lo] > iou_threshold else s
+                    sc[q] = -1 if iou > iou_threshold else s
             _refresh(&sc[0], n, &block_max[0], p // BLOCK, p // BLOCK + 1)
             if lo < hi:
                 _refresh(&sc[0], n, &block_max[0], lo // BLOCK, (hi - 1) // BLOCK + 1)
     return count
+
+
+cdef inline double _iou(double ax1, double ay1, double ax2, double ay2, double area_a,
+                        double bx1, double by1, double bx2, double by2, double area_b) noexcept nogil:
+    """IoU of two boxes, 0 when they do not overlap; the same operations as ref.numpy_soft_nms."""
+    cdef double inter = (_max(_min(ax2, bx2) - _max(ax1, bx1), 0.0)
+                         * _max(_min(ay2, by2) - _max(ay1, by1), 0.0))
+    cdef double union = area_a + area_b - inter
+    return inter / (union if union > 0 else 1.0)
 
 
 cdef inline void _refresh(const double* scores, Py_ssize_t n, double* block_max, Py_ssize_t first,
