@@ -129,29 +129,26 @@ cdef inline double _exp_neg(double t) noexcept nogil:
     m -= 32 if m >= 32 else 0
     scale *= 1.52587890625e-05 if m >= 16 else 1.0
     m -= 16 if m >= 16 else 0
-    scale *= 0.00390625 if m >= 8 else 1.0
-    m -= 8 if m >= 8 else 0
-    scale *= 0.0625 if m >= 4 else 1.0
-    m -= 4 if m >= 4 else 0
-    scale *= 0.25 if m >= 2 else 1.0
-    m -= 2 if m >= 2 else 0
-    scale *= 0.5 if m >= 1 else 1.0
-    return p * scale if t < 708.0 else 0.0
+    return p * scale * _pow2_neg_small(m) if t < 708.0 else 0.0
 
 
 cdef inline double _exp_neg_small(double t) noexcept nogil:
     """exp(-t) for 0 <= t <= 8 (then k >= -12): _exp_neg with four powering steps, not ten."""
     cdef double k
     cdef double p = _exp_reduced(-t, &k)
-    cdef double m = -k, scale = 1.0
+    return p * _pow2_neg_small(-k)
+
+
+cdef inline double _pow2_neg_small(double m) noexcept nogil:
+    """2**-m for an integer m in [0, 15], by binary powering (exact, vectorises)."""
+    cdef double scale = 1.0
     scale *= 0.00390625 if m >= 8 else 1.0
     m -= 8 if m >= 8 else 0
     scale *= 0.0625 if m >= 4 else 1.0
     m -= 4 if m >= 4 else 0
     scale *= 0.25 if m >= 2 else 1.0
     m -= 2 if m >= 2 else 0
-    scale *= 0.5 if m >= 1 else 1.0
-    return p * scale
+    return scale * (0.5 if m >= 1 else 1.0)
 
 
 def soft_nms(

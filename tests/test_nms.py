@@ -208,12 +208,13 @@ def test_nms_detections_layout():
 # ------------------------------------------------------------------------------------- soft-nms
 
 
-@pytest.mark.parametrize("method", ["gaussian", "linear", "hard"])
+@pytest.mark.parametrize("method, sigma", [("gaussian", 0.5), ("gaussian", 0.05), ("gaussian", 0.002),
+                                           ("linear", 0.5), ("hard", 0.5)])
 @pytest.mark.parametrize("clustered", [False, True])
-def test_soft_nms_matches_plain_definition(method, clustered):
+def test_soft_nms_matches_plain_definition(method, sigma, clustered):
     boxes, scores, _ = random_case(7, 250, clustered)
-    indices, decayed = soft_nms(boxes, scores, method=method, sigma=0.5, iou_threshold=0.3, score_threshold=0.01)
-    exp_idx, exp_scores = plain_soft_nms(boxes, scores, method, 0.5, 0.3, 0.01)
+    indices, decayed = soft_nms(boxes, scores, method=method, sigma=sigma, iou_threshold=0.3, score_threshold=0.01)
+    exp_idx, exp_scores = plain_soft_nms(boxes, scores, method, sigma, 0.3, 0.01)
     assert indices.tolist() == exp_idx
     assert decayed.dtype == np.float32
     np.testing.assert_allclose(decayed, exp_scores, rtol=1e-6)
