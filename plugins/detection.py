@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from shouxie import core
+from shouxie.core.detection_losses import YOLOV3_ANCHOR_MASKS, YOLOV3_STRIDES
 
 from .hookspecs import hookimpl
 
@@ -66,15 +67,20 @@ def random_logits(n: int = 10000, num_classes: int = 80, positive_fraction: floa
 
 def yolov3_batch(batch_size: int = 2, num_classes: int = 3, input_size: int = 416, boxes_per_image: int = 4,
                  seed: int = 0) -> dict:
-    """Random YOLOv3 head outputs (three scales, default anchors) and ground-truth boxes inside the input."""
+    """Random YOLOv3 head outputs (strides 32, 16, 8; default anchors) and ground-truth boxes.
+
+    Returns ``output_32``, ``output_16``, ``output_8`` (N, S, S, 3, 5 + C) with S = input_size /
+    stride, and ``gt_boxes`` (G, 4) in input pixels, ``gt_classes`` and ``image_index`` (G,).
+    """
     rng = np.random.default_rng(seed)
-    outputs = [rng.normal(0, 0.5, (batch_size, input_size // s, input_size // s, len(m), 5 + num_classes))
-               for s, m in zip(core.detection_losses.YOLOV3_STRIDES, core.detection_losses.YOLOV3_ANCHOR_MASKS)]
+    data = {f"output_{s}": rng.normal(0, 0.5, (batch_size, input_size // s, input_size // s, len(m), 5 + num_classes))
+            for s, m in zip(YOLOV3_STRIDES, YOLOV3_ANCHOR_MASKS)}
     g = batch_size * boxes_per_image
     centres = rng.uniform(0.1, 0.9, (g, 2)) * input_size
     sizes = rng.uniform(0.05, 0.5, (g, 2)) * input_size
-    return {"outputs": outputs, "gt_boxes": np.concatenate([centres - sizes / 2, centres + sizes / 2], axis=1),
-            "gt_classes": rng.integers(0, num_classes, g), "image_index": np.repeat(np.arange(batch_size), boxes_per_image)}
+    return data | {"gt_boxes": np.concatenate([centres - sizes / 2, centres + sizes / 2], axis=1),
+                   "gt_classes": rng.integers(0, num_classes, g),
+                   "image_index": np.repeat(np.arange(batch_size), boxes_per_image)}
 
 
 # ---------------------------------------------------------------------------------------- ops
@@ -119,9 +125,11 @@ def focal_loss(logits, targets, alpha: float = 0.25, gamma: float = 2.0, reducti
     return {"loss": core.sigmoid_focal_loss(logits, targets, alpha=alpha, gamma=gamma, reduction=reduction)}
 
 
-def yolov3_loss(outputs, gt_boxes, gt_classes, image_index=None, ignore_thresh: float = 0.5) -> dict:
-    """YOLOv3 loss (default anchors and strides): xy, wh, confidence, class and total."""
-    return core.yolov3_loss(outputs, gt_boxes, gt_classes, image_index, ignore_thresh=ignore_thresh)
+def yolov3_loss(output_32, output_16, output_8, gt_boxes, gt_classes, image_index=None,
+                ignore_thresh: float = 0.5) -> dict:
+    """YOLOv3 loss of the three head outputs (strides 32, 16, 8): xy, wh, confidence, class, total."""
+    return core.yolov3_loss([output_32, output_16, output_8], gt_boxes, gt_classes, image_index,
+                            ignore_thresh=ignore_thresh)
 
 
 # --------------------------------------------------------------------------------- references

@@ -230,7 +230,7 @@ def test_loss_gradient_matches_numerical_gradient():
 
 def test_loss_op_and_data():
     data = plugin.yolov3_batch(batch_size=2, num_classes=3, input_size=64, seed=1)
-    assert [o.shape for o in data["outputs"]] == [(2, 2, 2, 3, 8), (2, 4, 4, 3, 8), (2, 8, 8, 3, 8)]
+    assert [data[f"output_{s}"].shape for s in (32, 16, 8)] == [(2, 2, 2, 3, 8), (2, 4, 4, 3, 8), (2, 8, 8, 3, 8)]
     loss = plugin.yolov3_loss(**data)
     assert set(loss) == {"xy", "wh", "confidence", "class", "total"}
     assert all(np.isfinite(v) and v >= 0 for v in loss.values())
