@@ -1,5 +1,5 @@
 """Compiled non-maximum suppression kernels. Inputs are validated by :mod:`shouxie.core.nms`."""
-from libc.math cimport nearbyint
+from libc.math cimport INFINITY, nearbyint
 from libc.stdint cimport INT64_MAX, int64_t, uint8_t
 
 from libcpp.vector cimport vector
@@ -152,7 +152,9 @@ cdef inline double _pow2_neg_small(double m) noexcept nogil:
 
 
 def soft_nms(
-    const double[:, ::1] boxes_t,  # IN (4, N) x1, y1, x2, y2 rows, boxes sorted by x1
+    const double[:, ::1] boxes_t,  # IN (4, N) x1, y1, x2, y2 rows, boxes sorted by (band, x1)
+    const int64_t[::1] band,       # IN (N,) band of each box (non-decreasing), in [0, bands)
+    Py_ssize_t bands,              # IN number of bands
     const int64_t[::1] ids,        # IN (N,) original index of each (sorted) box
     const double[::1] scores,      # IN (N,) scores (sorted order)
     int method,                    # IN 0 gaussian, 1 linear, 2 hard
@@ -164,17 +166,20 @@ def soft_nms(
 ):
     """Soft-NMS (Bodla et al. 2017); returns how many boxes were selected.
 
-    Live boxes are kept sorted by x1, so the boxes a selected box can overlap form one
-    contiguous range, found by two binary searches (on x1, and on the running maximum of x2);
-    only that range is decayed, in branch-free loops that vectorise. Selected and dropped boxes
-    get score -1 and are compacted away every N / 8 selections. The maximum score of every
-    BLOCK boxes is cached and refreshed for the blocks a range touches, so finding the next
-    selection (highest score, lowest original index on ties) scans N / BLOCK maxima.
+    Live boxes are kept grouped in horizontal bands (by y1) and sorted by x1 inside a band, so
+    the boxes of a band that a selected box can overlap form one contiguous range, found by two
+    binary searches (on x1, and on the band's running maximum of x2); bands entirely above or
+    below the box are skipped. Only those ranges are decayed, in branch-free loops that
+    vectorise. Selected and dropped boxes get score -1 and are compacted away every N / 8
+    selections. The maximum score of every BLOCK boxes is cached and refreshed for the blocks a
+    range touches, so finding the next selection (highest score, lowest original index on ties)
+    scans N / BLOCK maxima.
     """
-    cdef Py_ssize_t n = 0, nb = 0, b, q, p, lo, hi, since = 0, count = 0
-    cdef vector[double] x1, y1, x2, y2, area, x2_max, sc, block_max
-    cdef vector[int64_t] box_id
-    cdef double px1, py1, px2, py2, parea, iou, s, top
+    cdef Py_ssize_t n = 0, nb = 0, b, q, p, g, lo, hi, first, stop, since = 0, count = 0
+    cdef vector[double] x1, y1, x2, y2, area, x2_max, sc, block_max, band_y1_min, band_y2_max
+    cdef vector[int64_t] box_id, box_band
+    cdef vector[Py_ssize_t] band_start
+    cdef double px1, py1, px2, py2, parea, top
     cdef int64_t best_id
     with nogil:
         for q in range(boxes_t.shape[1]):
@@ -186,12 +191,16 @@ def soft_nms(
                 area.push_back((boxes_t[2, q] - boxes_t[0, q]) * (boxes_t[3, q] - boxes_t[1, q]))
                 sc.push_back(scores[q])
                 box_id.push_back(ids[q])
+                box_band.push_back(band[q])
         n = sc.size()
         x2_max.resize(n)
         block_max.resize((n + BLOCK - 1) // BLOCK)
+        band_start.resize(bands + 1)
+        band_y1_min.resize(bands)
+        band_y2_max.resize(bands)
         while n > 0:
             if since == 0 or 8 * since >= n:
-                # drop dead boxes (score -1), then rebuild the running x2 maximum and block maxima
+                # drop dead boxes (score -1), then rebuild the band index and block maxima
                 b = 0
                 for q in range(n):
                     if sc[q] >= 0:
@@ -202,14 +211,25 @@ def soft_nms(
                         area[b] = area[q]
                         sc[b] = sc[q]
                         box_id[b] = box_id[q]
+                        box_band[b] = box_band[q]
                         b += 1
                 n = b
                 if n == 0:
                     break
+                for g in range(bands + 1):
+                    band_start[g] = 0
+                for g in range(bands):
+                    band_y1_min[g] = INFINITY
+                    band_y2_max[g] = -INFINITY
+                for q in range(n):
+                    g = box_band[q]
+                    band_start[g + 1] += 1
+                    band_y1_min[g] = _min(band_y1_min[g], y1[q])
+                    band_y2_max[g] = _max(band_y2_max[g], y2[q])
+                    x2_max[q] = _max(x2[q], x2_max[q - 1]) if q > 0 and box_band[q - 1] == g else x2[q]
+                for g in range(bands):
+                    band_start[g + 1] += band_start[g]
                 nb = (n + BLOCK - 1) // BLOCK
-                x2_max[0] = x2[0]
-                for q in range(1, n):
-                    x2_max[q] = _max(x2[q], x2_max[q - 1])
                 _refresh(&sc[0], n, &block_max[0], 0, nb)
                 since = 0
             since += 1
@@ -228,38 +248,57 @@ def soft_nms(
             selected_scores[count] = top
             count += 1
             sc[p] = -1
+            _refresh(&sc[0], n, &block_max[0], p // BLOCK, p // BLOCK + 1)
             px1 = x1[p]
             py1 = y1[p]
             px2 = x2[p]
             py2 = y2[p]
             parea = area[p]
-            lo = _first_above(&x2_max[0], n, px1)   # before lo every box ends at or left of px1
-            hi = _first_at_least(&x1[0], n, px2)    # from hi on every box starts at or right of px2
-            # one fused, branch-free loop per method, so that each vectorises
-            if method == GAUSSIAN and sigma >= 0.125:  # then iou² / sigma <= 8
-                for q in range(lo, hi):
-                    iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
-                    s = sc[q] * _exp_neg_small((iou * iou) / sigma)
-                    sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
-            elif method == GAUSSIAN:
-                for q in range(lo, hi):
-                    iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
-                    s = sc[q] * _exp_neg((iou * iou) / sigma)
-                    sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
-            elif method == LINEAR:
-                for q in range(lo, hi):
-                    iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
-                    s = sc[q] * (1 - iou if iou > iou_threshold else 1.0)
-                    sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
-            else:
-                for q in range(lo, hi):
-                    iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
-                    s = sc[q]  # a local: Cython mistranslates a vector element inside a ternary
-                    sc[q] = -1 if iou > iou_threshold else s
-            _refresh(&sc[0], n, &block_max[0], p // BLOCK, p // BLOCK + 1)
-            if lo < hi:
+            for g in range(bands):
+                first = band_start[g]
+                stop = band_start[g + 1]
+                if first == stop or band_y1_min[g] >= py2 or band_y2_max[g] <= py1:
+                    continue  # empty, or entirely below / above the selected box
+                lo = first + _first_above(&x2_max[first], stop - first, px1)  # earlier boxes end left of px1
+                hi = first + _first_at_least(&x1[first], stop - first, px2)  # later ones start right of px2
+                if lo >= hi:
+                    continue
+                _decay(&sc[0], &x1[0], &y1[0], &x2[0], &y2[0], &area[0], lo, hi, px1, py1, px2, py2, parea,
+                       method, sigma, iou_threshold, score_threshold)
                 _refresh(&sc[0], n, &block_max[0], lo // BLOCK, (hi - 1) // BLOCK + 1)
     return count
+
+
+cdef inline void _decay(
+    double* sc, const double* x1, const double* y1, const double* x2, const double* y2, const double* area,
+    Py_ssize_t lo, Py_ssize_t hi, double px1, double py1, double px2, double py2, double parea,
+    int method, double sigma, double iou_threshold, double score_threshold,
+) noexcept nogil:
+    """Decay boxes lo .. hi - 1 by their IoU with the selected box; -1 marks a dropped box.
+
+    One fused, branch-free loop per method, so that each vectorises.
+    """
+    cdef Py_ssize_t q
+    cdef double iou, s
+    if method == GAUSSIAN and sigma >= 0.125:  # then iou² / sigma <= 8
+        for q in range(lo, hi):
+            iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
+            s = sc[q] * _exp_neg_small((iou * iou) / sigma)
+            sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
+    elif method == GAUSSIAN:
+        for q in range(lo, hi):
+            iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
+            s = sc[q] * _exp_neg((iou * iou) / sigma)
+            sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
+    elif method == LINEAR:
+        for q in range(lo, hi):
+            iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
+            s = sc[q] * (1 - iou if iou > iou_threshold else 1.0)
+            sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
+    else:
+        for q in range(lo, hi):
+            iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
+            sc[q] = -1 if iou > iou_threshold else sc[q]
 
 
 cdef inline double _iou(double ax1, double ay1, double ax2, double ay2, double area_a,
@@ -280,24 +319,24 @@ cdef inline void _refresh(const double* scores, Py_ssize_t n, double* block_max,
 
 
 cdef inline Py_ssize_t _first_above(const double* a, Py_ssize_t n, double v) noexcept nogil:
-    """First position whose (non-decreasing) value is > v; n when none."""
-    cdef Py_ssize_t lo = 0, hi = n, mid
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if a[mid] > v:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+    """First position whose (non-decreasing) value is > v; n when none. Branch-free halving."""
+    cdef Py_ssize_t base = 0, half
+    if n == 0:
+        return 0
+    while n > 1:
+        half = n // 2
+        base = base + half if a[base + half - 1] <= v else base
+        n -= half
+    return base + (a[base] <= v)
 
 
 cdef inline Py_ssize_t _first_at_least(const double* a, Py_ssize_t n, double v) noexcept nogil:
-    """First position whose (non-decreasing) value is >= v; n when none."""
-    cdef Py_ssize_t lo = 0, hi = n, mid
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if a[mid] >= v:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+    """First position whose (non-decreasing) value is >= v; n when none. Branch-free halving."""
+    cdef Py_ssize_t base = 0, half
+    if n == 0:
+        return 0
+    while n > 1:
+        half = n // 2
+        base = base + half if a[base + half - 1] < v else base
+        n -= half
+    return base + (a[base] < v)
