@@ -1,6 +1,7 @@
 """Detection losses: sigmoid focal loss (with its gradient) and the YOLOv3 loss.
 
-Everything is computed in float64 with overflow-free formulas (``log1p(exp(-|x|))``, sigmoids
+The focal loss runs in a compiled elementwise kernel (:mod:`._detection_losses`); the YOLOv3
+loss is numpy. Everything is computed in float64 with overflow-free formulas (``log1p(exp(-|x|))``, sigmoids
 that never exponentiate a positive number), so logits of any finite size, ±100 included, give
 finite losses and gradients.
 """
@@ -10,6 +11,7 @@ import math
 
 import numpy as np
 
+from . import _detection_losses
 from ._validation import choice, common_float_dtype, float_array, integer, real_number
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -48,18 +50,8 @@ def _focal_inputs(logits, targets, alpha, gamma):
         raise ValueError("targets must lie in [0, 1]")
     alpha = real_number(alpha, "alpha", high=1.0)
     gamma = real_number(gamma, "gamma", low=0.0)
-    return x, t, alpha, gamma, common_float_dtype(x, t)
-
-
-def _focal_parts(x, t, alpha, gamma):
-    """Per element: alpha_t, cross-entropy, m = 1 - p_t, m**gamma, and p q / m (see below)."""
-    x = x.astype(np.float64)
-    t = t.astype(np.float64)
-    p, q = _sigmoid(x), _sigmoid(-x)
-    ce = _bce_with_logits(t, x)
-    m = p * (1 - t) + q * t                       # 1 - p_t, without the cancellation of 1 - p_t
-    alpha_t = alpha * t + (1 - alpha) * (1 - t) if alpha >= 0 else np.ones_like(t)
-    return alpha_t, ce, m, m ** gamma, p, q, t
+    dtype = common_float_dtype(x, t)
+    return x.astype(dtype, copy=False), t.astype(dtype, copy=False), alpha, gamma, dtype
 
 
 def sigmoid_focal_loss(logits, targets, *, alpha: float = 0.25, gamma: float = 2.0,
@@ -90,13 +82,13 @@ def sigmoid_focal_loss(logits, targets, *, alpha: float = 0.25, gamma: float = 2
     """
     x, t, alpha, gamma, dtype = _focal_inputs(logits, targets, alpha, gamma)
     reduction = choice(reduction, "reduction", REDUCTIONS)
-    alpha_t, ce, _, focus, *_ = _focal_parts(x, t, alpha, gamma)
-    loss = alpha_t * ce * focus
+    loss = np.empty(x.size if reduction == "none" else 0, dtype=dtype)
+    total = _detection_losses.sigmoid_focal_loss(x.ravel(), t.ravel(), alpha, gamma, loss, np.empty(0, dtype))
     if reduction == "sum":
-        return float(loss.sum())
+        return total
     if reduction == "mean":
-        return float(loss.mean()) if loss.size else math.nan
-    return loss.astype(dtype)
+        return total / x.size if x.size else math.nan
+    return loss.reshape(x.shape)
 
 
 def sigmoid_focal_loss_grad(logits, targets, *, alpha: float = 0.25, gamma: float = 2.0) -> np.ndarray:
@@ -121,10 +113,9 @@ def sigmoid_focal_loss_grad(logits, targets, *, alpha: float = 0.25, gamma: floa
         is this array (``"sum"``) or this array divided by its size (``"mean"``).
     """
     x, t, alpha, gamma, dtype = _focal_inputs(logits, targets, alpha, gamma)
-    alpha_t, ce, m, focus, p, q, t = _focal_parts(x, t, alpha, gamma)
-    pq_over_m = np.where(m > 0, p * q / np.where(m > 0, m, 1.0), p * t + q * (1 - t))
-    grad = alpha_t * ((p - t) * focus + gamma * focus * pq_over_m * (1 - 2 * t) * ce)
-    return grad.astype(dtype)
+    grad = np.empty(x.size, dtype=dtype)
+    _detection_losses.sigmoid_focal_loss(x.ravel(), t.ravel(), alpha, gamma, np.empty(0, dtype), grad)
+    return grad.reshape(x.shape)
 
 
 def focal_bias_init(prior: float = 0.01) -> float:

@@ -189,7 +189,8 @@ def soft_nms(boxes, scores, *, method: str = "gaussian", sigma: float = 0.5,
     span = float(y1.max() - y1.min()) if n else 0.0
     band = (np.zeros(n, dtype=np.int64) if span == 0 else
             np.minimum((y1 - y1.min()) / span * bands, bands - 1).astype(np.int64))
-    order = np.lexsort((b[:, 0], band))
+    order = np.argsort(b[:, 0])
+    order = order[np.argsort(band[order].astype(np.int16), kind="stable")]  # int16: a radix sort
     indices = np.empty(n, dtype=np.int64)
     kept_scores = np.empty(n, dtype=np.float64)
     count = _nms.soft_nms(np.ascontiguousarray(b[order].T, dtype=np.float64), band[order], bands, order,
