@@ -216,3 +216,16 @@ def test_parallel_path_matches_serial_rows():
     for f in (box_iou, generalized_box_iou):
         full = f(a, b)
         np.testing.assert_array_equal(full[::97], f(a[::97], b))
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(0, 5), st.just(4)), elements=st.floats(0, 20, allow_nan=False)),
+       arrays(np.float64, st.tuples(st.integers(0, 5), st.just(4)), elements=st.floats(0, 20, allow_nan=False)))
+def test_variants_fuzz_against_definition(a, b):
+    a = np.concatenate([np.minimum(a[:, :2], a[:, 2:]), np.maximum(a[:, :2], a[:, 2:])], axis=1)
+    b = np.concatenate([np.minimum(b[:, :2], b[:, 2:]), np.maximum(b[:, :2], b[:, 2:])], axis=1)
+    expected = plain_variants(a, b)
+    for name, f in VARIANTS.items():
+        got = f(a, b)
+        assert np.isfinite(got).all()
+        np.testing.assert_allclose(got, expected[name], rtol=1e-9, atol=1e-9)
