@@ -82,12 +82,12 @@ def sigmoid_focal_loss(logits, targets, *, alpha: float = 0.25, gamma: float = 2
     """
     x, t, alpha, gamma, dtype = _focal_inputs(logits, targets, alpha, gamma)
     reduction = choice(reduction, "reduction", REDUCTIONS)
-    loss = np.empty(x.size if reduction == "none" else 0, dtype=dtype)
-    total = _detection_losses.sigmoid_focal_loss(x.ravel(), t.ravel(), alpha, gamma, loss, np.empty(0, dtype))
+    loss = np.empty(x.size, dtype=dtype if reduction == "none" else np.float64)
+    _detection_losses.sigmoid_focal_loss(x.ravel(), t.ravel(), alpha, gamma, False, loss)
     if reduction == "sum":
-        return total
+        return float(loss.sum())
     if reduction == "mean":
-        return total / x.size if x.size else math.nan
+        return float(loss.mean()) if x.size else math.nan
     return loss.reshape(x.shape)
 
 
@@ -114,7 +114,7 @@ def sigmoid_focal_loss_grad(logits, targets, *, alpha: float = 0.25, gamma: floa
     """
     x, t, alpha, gamma, dtype = _focal_inputs(logits, targets, alpha, gamma)
     grad = np.empty(x.size, dtype=dtype)
-    _detection_losses.sigmoid_focal_loss(x.ravel(), t.ravel(), alpha, gamma, np.empty(0, dtype), grad)
+    _detection_losses.sigmoid_focal_loss(x.ravel(), t.ravel(), alpha, gamma, True, grad)
     return grad.reshape(x.shape)
 
 
