@@ -13,7 +13,7 @@ from ._validation import common_float_dtype, float_array, real_number
 
 
 def as_boxes(x, name: str) -> np.ndarray:
-    """Validate an ``(N, 4)`` array of finite ``x1, y1, x2, y2`` boxes with non-negative size."""
+    """Validate an ``(N, 4)`` array of finite ``x1, y1, x2, y2`` boxes with non-negative, finite area."""
     arr = float_array(x, name)
     if arr.ndim != 2 or arr.shape[1] != 4:
         raise ValueError(f"{name} must have shape (N, 4), got {arr.shape}")
@@ -21,6 +21,11 @@ def as_boxes(x, name: str) -> np.ndarray:
     if inverted.any():
         row = int(np.flatnonzero(inverted)[0])
         raise ValueError(f"{name}[{row}] has x2 < x1 or y2 < y1: {arr[row].tolist()}")
+    with np.errstate(over="ignore"):
+        overflow = ~np.isfinite((arr[:, 2] - arr[:, 0]) * (arr[:, 3] - arr[:, 1]))
+    if overflow.any():
+        row = int(np.flatnonzero(overflow)[0])
+        raise ValueError(f"{name}[{row}] is too large: its area overflows {arr.dtype}")
     return arr
 
 

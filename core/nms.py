@@ -182,13 +182,12 @@ def soft_nms(boxes, scores, *, method: str = "gaussian", sigma: float = 0.5,
     score_thr = _threshold(score_threshold, "score_threshold")
     dtype = common_float_dtype(s)
     n = b.shape[0]
-    # horizontal bands by y1, each sorted by x1 (see _nms.soft_nms); about sqrt(N) / 9 bands
-    # (8 for 5000 boxes) balances the per-band searches against the boxes they skip
+    # horizontal bands of equally many boxes by y1, each sorted by x1 (see _nms.soft_nms); about
+    # sqrt(N) / 9 bands (8 for 5000 boxes) balances the per-band searches against the boxes
+    # they skip
     bands = int(min(64, max(1, round(np.sqrt(n) / 9))))
-    y1 = b[:, 1].astype(np.float64)
-    span = float(y1.max() - y1.min()) if n else 0.0
-    band = (np.zeros(n, dtype=np.int64) if span == 0 else
-            np.minimum((y1 - y1.min()) / span * bands, bands - 1).astype(np.int64))
+    band = np.empty(n, dtype=np.int64)
+    band[np.argsort(b[:, 1])] = np.arange(n) * bands // max(n, 1)
     order = np.argsort(b[:, 0])
     order = order[np.argsort(band[order].astype(np.int16), kind="stable")]  # int16: a radix sort
     indices = np.empty(n, dtype=np.int64)

@@ -76,6 +76,8 @@ def test_non_contiguous_and_negative_stride_views():
         ([[0, 0, np.nan, 1]], ValueError, "boxes1 contains NaN"),
         ([[0, 0, np.inf, 1]], ValueError, "boxes1 contains NaN or infinity"),
         ([[2, 0, 1, 1]], ValueError, r"boxes1\[0\] has x2 < x1"),
+        ([[-1e300, -1e300, 1e300, 1e300]], ValueError, r"boxes1\[0\] is too large: its area overflows float64"),
+        (np.array([[0, 0, 1e20, 1e20]], np.float32), ValueError, "area overflows float32"),
         (np.array([["a", "b", "c", "d"]]), TypeError, "boxes1 must be a real numeric array"),
         (np.zeros((1, 4), complex), TypeError, "boxes1 must be a real numeric array"),
     ],
