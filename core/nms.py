@@ -30,8 +30,28 @@ def _threshold(x, name: str) -> float:
 
 
 def _score_order(scores: np.ndarray) -> np.ndarray:
-    """Indices by decreasing score, lower index first on ties."""
-    return np.argsort(-scores, kind="stable")
+    """Indices by decreasing score, lower index first on ties.
+
+    float32 scores: one SIMD sort of unique uint64 keys (order-reversed score bits above the
+    index), several times faster than numpy's stable argsort; float64: the stable argsort.
+    """
+    n = scores.shape[0]
+    if scores.dtype != np.float32 or n >= 2 ** 32:
+        return np.argsort(-scores, kind="stable")
+    bits = (scores + np.float32(0)).view(np.uint32)  # + 0 turns -0.0 into 0.0
+    ascending = np.where(bits >> 31, ~bits, bits | np.uint32(1 << 31))  # orders like the floats
+    keys = (~ascending).astype(np.uint64) << np.uint64(32) | np.arange(n, dtype=np.uint64)
+    return (np.sort(keys) & np.uint64(0xFFFFFFFF)).astype(np.int64)
+
+
+def _group_by_class(classes: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Positions into ``order`` grouping ``classes[order]`` by class, stable inside each class."""
+    c = classes[order]
+    n = c.shape[0]
+    if n == 0 or n >= 2 ** 32 or int(c.max()) - int(c.min()) >= 2 ** 31:
+        return np.argsort(c, kind="stable")
+    keys = (c - c.min()).astype(np.uint64) << np.uint64(32) | np.arange(n, dtype=np.uint64)
+    return (np.sort(keys) & np.uint64(0xFFFFFFFF)).astype(np.int64)
 
 
 def _segment_nms(boxes, order, starts, iou_threshold) -> np.ndarray:
@@ -112,7 +132,7 @@ def batched_nms(boxes, scores, classes, iou_threshold: float) -> np.ndarray:
     c = _classes(classes, b.shape[0])
     thr = _threshold(iou_threshold, "iou_threshold")
     order = _score_order(s)
-    by_class = np.argsort(c[order], kind="stable")  # classes grouped, each in score order
+    by_class = _group_by_class(c, order)  # classes grouped, each in score order
     grouped = order[by_class]
     cs = c[grouped]
     starts = np.concatenate(([0], np.flatnonzero(cs[1:] != cs[:-1]) + 1, [cs.shape[0]])).astype(np.int64)

@@ -78,6 +78,17 @@ def test_nms_equal_scores_lower_index_first():
     assert nms(boxes, [0.5, 0.5, 0.5, 0.5], 0.5).tolist() == [0, 1, 3]
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_score_order_ties_signed_zeros_and_negatives(dtype):
+    rng = np.random.default_rng(11)
+    scores = rng.choice(np.array([-2.5, -0.0, 0.0, 0.25, 0.25, 1e-40, 3e38], dtype), 60)
+    boxes = np.repeat([[0, 0, 1, 1]], 60, axis=0) + 2 * np.arange(60)[:, None]  # disjoint: all kept
+    expected = sorted(range(60), key=lambda i: (-float(scores[i]), i))
+    assert nms(boxes, scores, 0.5).tolist() == expected
+    classes = rng.integers(-3, 3, 60)
+    assert batched_nms(boxes, scores, classes, 0.5).tolist() == expected
+
+
 def test_nms_degenerate_boxes_never_suppress():
     boxes = [[1, 1, 1, 1], [1, 1, 1, 1], [0, 0, 2, 2]]
     assert nms(boxes, [0.9, 0.8, 0.7], 0.0).tolist() == [0, 1, 2]
