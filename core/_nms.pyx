@@ -25,7 +25,6 @@ ctypedef fused real:
 cdef enum:
     GAUSSIAN = 0
     LINEAR = 1
-    HARD = 2
 
 
 cdef inline real _min(real a, real b) noexcept nogil:
@@ -95,9 +94,9 @@ def soft_nms(
     Py_ssize_t bands,              # IN number of bands
     const int64_t[::1] ids,        # IN (N,) original index of each (sorted) box
     const double[::1] scores,      # IN (N,) scores (sorted order)
-    int method,                    # IN 0 gaussian, 1 linear, 2 hard
+    int method,                    # IN 0 gaussian, 1 linear
     double sigma,                  # IN gaussian: weight exp(-iou² / sigma)
-    double iou_threshold,          # IN linear / hard: decay or drop only when IoU > iou_threshold
+    double iou_threshold,          # IN linear: decay only when IoU > iou_threshold
     double score_threshold,        # IN a box whose score falls below this is dropped
     int64_t[::1] selected,         # OUT (N,) original indices in selection order
     double[::1] selected_scores,   # OUT (N,) their scores when selected
@@ -228,15 +227,11 @@ cdef inline void _decay(
             iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
             s = sc[q] * _exp_neg((iou * iou) / sigma)
             sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
-    elif method == LINEAR:
+    else:
         for q in range(lo, hi):
             iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
             s = sc[q] * (1 - iou if iou > iou_threshold else 1.0)
             sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
-    else:
-        for q in range(lo, hi):
-            iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
-            sc[q] = -1 if iou > iou_threshold else sc[q]
 
 
 cdef inline double _iou(double ax1, double ay1, double ax2, double ay2, double area_a,

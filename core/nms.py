@@ -14,7 +14,7 @@ from . import _nms
 from ._validation import choice, common_float_dtype, float_array, real_number
 from .boxes import as_boxes
 
-SOFT_NMS_METHODS = {"gaussian": 0, "linear": 1, "hard": 2}
+SOFT_NMS_METHODS = {"gaussian": 0, "linear": 1, "hard": None}  # kernel codes; "hard" is plain NMS
 
 
 def _boxes_scores(boxes, scores) -> tuple[np.ndarray, np.ndarray]:
@@ -201,6 +201,12 @@ def soft_nms(boxes, scores, *, method: str = "gaussian", sigma: float = 0.5,
     iou_thr = _threshold(iou_threshold, "iou_threshold")
     score_thr = _threshold(score_threshold, "score_threshold")
     dtype = common_float_dtype(s)
+    if method == "hard":  # no decay: greedy NMS (in float64) over the boxes above the threshold
+        live = np.flatnonzero(s >= score_thr)
+        order = live[_score_order(s[live])]
+        starts = np.array([0, order.shape[0]], dtype=np.int64)
+        kept = order[_segment_nms(b.astype(np.float64), order, starts, iou_thr)]
+        return kept, s[kept].astype(dtype)
     n = b.shape[0]
     # horizontal bands of equally many boxes by y1, each sorted by x1 (see _nms.soft_nms); about
     # sqrt(N) / 9 bands (8 for 5000 boxes) balances the per-band searches against the boxes
