@@ -26,4 +26,18 @@ __all__ += [
     "dropout_backward", "dropout_forward", "fuse_conv_bn", "fuse_torch_conv_bn",
     "max_pool2d_backward", "max_pool2d_forward", "numerical_gradient", "relu_backward",
     "relu_forward", "softmax_loss",
+from .boxes import box_iou, complete_box_iou, distance_box_iou, generalized_box_iou
+from .detection_losses import (
+    focal_bias_init,
+    sigmoid_focal_loss,
+    sigmoid_focal_loss_grad,
+    yolov3_loss,
+    yolov3_targets,
+)
+from .nms import batched_nms, nms, nms_detections, soft_nms
+
+__all__ = [
+    "box_iou", "generalized_box_iou", "distance_box_iou", "complete_box_iou",
+    "nms", "batched_nms", "nms_detections", "soft_nms",
+    "sigmoid_focal_loss", "sigmoid_focal_loss_grad", "focal_bias_init", "yolov3_targets", "yolov3_loss",
 ]
