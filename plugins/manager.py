@@ -15,6 +15,7 @@ DISABLE_AUTOLOAD_ENV = "SHOUXIE_DISABLE_PLUGIN_AUTOLOAD"
 #: One module per algorithm family, then the observers that consume records.
 BUILTIN_PLUGINS = (
     "shouxie.plugins.detection",
+    "shouxie.plugins.image",
     "shouxie.plugins.rundir",
     "shouxie.plugins.terminal",
 )
