@@ -176,32 +176,72 @@ ctypedef fused sample:
     double
 
 
+cdef inline uint8_t _mean_u8(int total, int count, bint half_up) noexcept nogil:
+    # Mean of ``count`` (1, 2 or 4) pixels, rounded half up or half to even.
+    cdef int shift = count >> 1, q = total >> shift, rem = total - (q << shift), half = count >> 1
+    if count > 1 and (rem > half or (rem == half and (half_up or (q & 1)))):
+        q += 1
+    return <uint8_t>q
+
+
 def resize_half(
-    const sample[:, ::1] image,     # IN (2 * OH, 2 * OW * C)
+    const sample[:, ::1] image,     # IN (H, W * C) with H, W in {2 * out - 1, 2 * out, 2 * out + 1}
     Py_ssize_t channels,            # IN C
+    bint half_up,                   # IN uint8 full blocks: round half up (else half to even)
     sample[:, ::1] out,             # OUT (OH, OW * C)
 ):
-    """Exact 2x downscale in half_pixel mode: every output is the mean of a 2 x 2 block.
+    """Downscale by exactly 2 in half_pixel mode: every output is the mean of its 2 x 2 block.
 
-    Equal to the general path (the weights are all 1/2): uint8 ``(a + b + c + d + 2) >> 2``,
-    floats ``(a + b + c + d) / 4``.
+    This is the bilinear definition (all weights 1/2); a block cut by an odd edge averages the
+    pixels it has, which is what bilinear's edge clamping gives too. uint8 rounds as OpenCV's
+    area path, which it takes for this case: its vector code (1, 3 or 4 channels) rounds full
+    blocks half up, its scalar code rounds half to even.
     """
-    cdef Py_ssize_t oh = out.shape[0], m = out.shape[1], ow = m // channels, oy, ox, c, j, i
+    cdef Py_ssize_t oh = out.shape[0], m = out.shape[1], ow = m // channels
+    cdef Py_ssize_t width = image.shape[1] // channels, height = image.shape[0]
+    cdef Py_ssize_t oy, ox, c, j, i
+    cdef Py_ssize_t full = ow if 2 * ow <= width else ow - 1   # output columns with 2 source columns
     cdef const sample* r0
     cdef const sample* r1
     cdef sample* dst
+    cdef double total
+    cdef int count
     if oh == 0 or m == 0:
         return
     with nogil:
         for oy in prange(oh, schedule="static"):
             r0 = &image[2 * oy, 0]
-            r1 = &image[2 * oy + 1, 0]
             dst = &out[oy, 0]
-            for ox in range(ow):
+            if 2 * oy + 1 < height:
+                r1 = &image[2 * oy + 1, 0]
+                for ox in range(full):
+                    for c in range(channels):
+                        j = ox * channels + c
+                        i = 2 * ox * channels + c
+                        if sample is uint8_t:
+                            dst[j] = _mean_u8(r0[i] + r0[i + channels] + r1[i] + r1[i + channels], 4, half_up)
+                        else:
+                            dst[j] = ((r0[i] + r0[i + channels]) + (r1[i] + r1[i + channels])) * <sample>0.25
+            else:
+                r1 = NULL
+                for ox in range(full):
+                    for c in range(channels):
+                        j = ox * channels + c
+                        i = 2 * ox * channels + c
+                        if sample is uint8_t:
+                            dst[j] = _mean_u8(r0[i] + r0[i + channels], 2, False)
+                        else:
+                            dst[j] = (r0[i] + r0[i + channels]) * <sample>0.5
+            for ox in range(full, ow):                           # the last column of an odd width
                 for c in range(channels):
                     j = ox * channels + c
                     i = 2 * ox * channels + c
+                    total = r0[i]
+                    count = 1
+                    if r1 != NULL:
+                        total = total + r1[i]
+                        count = 2
                     if sample is uint8_t:
-                        dst[j] = <uint8_t>((r0[i] + r0[i + channels] + r1[i] + r1[i + channels] + 2) >> 2)
+                        dst[j] = _mean_u8(<int>total, count, False)
                     else:
-                        dst[j] = ((r0[i] + r0[i + channels]) + (r1[i] + r1[i + channels])) * <sample>0.25
+                        dst[j] = <sample>(total / count)

@@ -27,12 +27,13 @@ COEF_SCALE = 2**11
 BANDS = 8
 
 
-def _pair(x, name: str, check) -> tuple:
-    """``x`` as a ``(y, x)`` pair validated by ``check``; a scalar counts for both axes."""
-    if isinstance(x, (numbers.Number, np.generic)):
+def _pair(x, name: str, check, *, scalar: bool) -> tuple:
+    """``x`` as a ``(y, x)`` pair validated by ``check``; a scalar counts for both axes if allowed."""
+    if scalar and isinstance(x, (numbers.Number, np.generic)):
         x = (x, x)
     if not isinstance(x, (tuple, list, np.ndarray)) or len(x) != 2:
-        raise ValueError(f"{name} must be a number or a pair (y, x), got {x!r}")
+        what = "a number or a pair (y, x)" if scalar else "a pair (out_h, out_w)"
+        raise ValueError(f"{name} must be {what}, got {x!r}")
     return tuple(check(v, name) for v in x)
 
 
@@ -41,11 +42,9 @@ def _output_shape(in_hw, size, scale):
     if (size is None) == (scale is None):
         raise ValueError("give exactly one of size=(out_h, out_w) or scale")
     if size is not None:
-        if isinstance(size, (numbers.Number, np.generic)):
-            raise ValueError(f"size must be a pair (out_h, out_w), got {size!r}")
-        out_hw = _pair(size, "size", lambda v, n: integer(v, n, low=1))
+        out_hw = _pair(size, "size", lambda v, n: integer(v, n, low=1), scalar=False)
         return out_hw, tuple(i / o for i, o in zip(in_hw, out_hw))
-    factors = _pair(scale, "scale", lambda v, n: real_number(v, n, low=0, low_open=True))
+    factors = _pair(scale, "scale", lambda v, n: real_number(v, n, low=0, low_open=True), scalar=True)
     out_hw = tuple(int(np.rint(i * f)) for i, f in zip(in_hw, factors))   # OpenCV: cvRound
     if min(out_hw) < 1:
         raise ValueError(f"scale={scale!r} on a {in_hw[0]}x{in_hw[1]} image gives a zero-size "
@@ -117,10 +116,9 @@ def resize_bilinear(image, size=None, *, scale=None, mode: str = "half_pixel") -
     if img.shape[1] * channels >= 2**31:
         raise ValueError(f"image rows of {img.shape[1] * channels} elements are too long (< 2**31)")
     flat = img.reshape(in_hw[0], in_hw[1] * channels)
-    if (mode == "half_pixel" and in_hw == (2 * out_h, 2 * out_w) and ry == rx == 2.0
-            and img.dtype in (np.uint8, np.float32, np.float64)):
+    if mode == "half_pixel" and ry == rx == 2.0 and img.dtype in (np.uint8, np.float32, np.float64):
         out = np.empty((out_h, out_w * channels), dtype=img.dtype)
-        _resize.resize_half(flat, channels, out)
+        _resize.resize_half(flat, channels, channels in (1, 3, 4), out)
         return out.reshape(out_shape)
     coord = np.float32 if img.dtype == np.uint8 else np.float64
     x0, x1, fx = _taps(in_hw[1], out_w, rx, mode, coord)
