@@ -52,7 +52,9 @@ def synthetic_image(height: int = 256, width: int = 256, channels: int = 3, dtyp
             cy, cx = rng.uniform(0, height), rng.uniform(0, width)
             r = rng.uniform(2, max(3, min(height, width) / 5))
             img[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = rng.uniform(0, 1)
-        img[:, ::max(1, width // 8)] = 0.5 + 0.5 * (c % 2)   # one-pixel lines
+        step = max(4, width // 8)
+        for x in range(step // 2, width, step):               # two-pixel lines
+            img[:, x:x + 2] = 0.5 + 0.5 * (c % 2)
         planes.append(np.clip(img, 0, 1))
     img = np.stack(planes, axis=-1) if channels > 0 else planes[0]
     if dtype.kind == "f":
