@@ -14,7 +14,10 @@ algorithms, chosen by :func:`shouxie.core.median.median_filter`:
   256-bin (16 coarse + 256 fine) histogram per padded column, slid down the rows, and a kernel
   histogram slid along the row whose fine bins are refreshed only in the coarse bucket that holds
   the median.
-* ``median_sorted``: every other case. Every padded column is kept sorted as it slides down, the
+* ``median_histogram_u16``: uint16 / int16, k >= 7. Huang's sliding window histogram with
+  two levels (256 coarse buckets of 256 bins): O(k) updates per pixel, and the median's coarse
+  bucket follows the window so the fine scan stays inside one bucket.
+* ``median_sorted``: float32 / float64, k >= 7. Every padded column is kept sorted as it slides down, the
   window is kept sorted as it slides along the row: one merge pass removes the leaving column and
   inserts the entering one, O(k^2) per pixel instead of a sort.
 """
@@ -466,6 +469,119 @@ def median_histogram_u8(
                             fine, coarse, &out[0, 0])
         free(fine)
         free(coarse)
+    if failed:
+        raise MemoryError()
+
+
+# --------------------------------------------------------------------------- 16-bit, large k: Huang
+ctypedef fused word:
+    uint16_t
+    int16_t
+
+
+cdef inline Py_ssize_t _bin(word v) noexcept nogil:
+    # order-preserving bin 0 .. 65535 (int16: flip the sign bit)
+    if word is int16_t:
+        return <uint16_t>v ^ 0x8000
+    else:
+        return v
+
+
+cdef inline void _huang_add(
+    uint32_t* coarse, uint32_t* fine, Py_ssize_t b, int delta, Py_ssize_t mc, Py_ssize_t* below,
+) noexcept nogil:
+    fine[b] += delta
+    coarse[b >> 8] += delta
+    if (b >> 8) < mc:
+        below[0] += delta
+
+
+cdef void _huang_band(
+    const word* image, Py_ssize_t width, Py_ssize_t channels, const int64_t* rowmap,
+    const int64_t* colmap, Py_ssize_t ksize, word cval, Py_ssize_t c, Py_ssize_t y0,
+    Py_ssize_t y1,
+    uint32_t* coarse,         # SCRATCH (256,) window histogram of the high bytes
+    uint32_t* fine,           # SCRATCH (65536,) window histogram
+    word* out,                # OUT (H, W * C)
+) noexcept nogil:
+    # Huang's sliding histogram with a two-level (256 x 256) histogram: the coarse bucket of the
+    # median and the count below it follow the window; the fine scan stays inside one bucket.
+    cdef Py_ssize_t n = width * channels, half = ksize * ksize // 2
+    cdef Py_ssize_t x, y, i, p, b, mc = 0, below = 0, need
+    cdef uint32_t acc
+    memset(coarse, 0, 256 * sizeof(uint32_t))
+    memset(fine, 0, 65536 * sizeof(uint32_t))
+    for y in range(y0, y1):
+        for p in range(ksize):
+            for i in range(ksize):
+                _huang_add(coarse, fine, _bin(_padded(image, n, rowmap, colmap, y + i, p, c, channels, cval)),
+                           1, mc, &below)
+        for x in range(width):
+            if x > 0:
+                for i in range(ksize):
+                    _huang_add(coarse, fine, _bin(_padded(image, n, rowmap, colmap, y + i, x - 1, c, channels, cval)),
+                               -1, mc, &below)
+                    _huang_add(coarse, fine, _bin(_padded(image, n, rowmap, colmap, y + i, x + ksize - 1, c, channels, cval)),
+                               1, mc, &below)
+            while below + coarse[mc] <= half:
+                below += coarse[mc]
+                mc += 1
+            while below > half:
+                mc -= 1
+                below -= coarse[mc]
+            need = half - below                 # rank of the median inside bucket mc
+            if 2 * need < coarse[mc]:
+                b = mc << 8
+                acc = fine[b]
+                while acc <= need:
+                    b += 1
+                    acc += fine[b]
+            else:                               # nearer the top of the bucket: scan down
+                b = (mc << 8) + 255
+                acc = coarse[mc] - fine[b]
+                while acc > need:
+                    b -= 1
+                    acc -= fine[b]
+            if word is int16_t:
+                out[y * n + x * channels + c] = <int16_t>(b ^ 0x8000)
+            else:
+                out[y * n + x * channels + c] = <uint16_t>b
+        for p in range(width - 1, width - 1 + ksize):   # empty the histogram for the next row
+            for i in range(ksize):
+                _huang_add(coarse, fine, _bin(_padded(image, n, rowmap, colmap, y + i, p, c, channels, cval)),
+                           -1, mc, &below)
+
+
+def median_histogram_u16(
+    const word[:, ::1] image,       # IN (H, W * C) uint16 or int16
+    const int64_t[::1] rowmap,      # IN (H + ksize - 1,)
+    const int64_t[::1] colmap,      # IN (W + ksize - 1,)
+    Py_ssize_t ksize,               # IN odd
+    Py_ssize_t channels,            # IN C
+    word cval,                      # IN
+    Py_ssize_t bands,               # IN row bands per channel (units of parallel work)
+    word[:, ::1] out,               # OUT (H, W * C)
+):
+    cdef Py_ssize_t height = out.shape[0], n = out.shape[1], width = n // channels, t, c, band
+    cdef uint32_t* coarse
+    cdef uint32_t* fine
+    cdef bint failed = False
+    if height == 0 or n == 0:
+        return
+    with nogil, parallel():
+        coarse = <uint32_t*>malloc(256 * sizeof(uint32_t))
+        fine = <uint32_t*>malloc(65536 * sizeof(uint32_t))
+        for t in prange(channels * bands, schedule="dynamic"):
+            if coarse == NULL or fine == NULL:
+                failed = True
+                continue
+            c = t % channels
+            band = t // channels
+            _huang_band(&image[0, 0], width, channels, &rowmap[0], &colmap[0], ksize, cval, c,
+                        _band_start(band, bands, height), _band_start(band + 1, bands, height),
+                        coarse, fine, &out[0, 0])
+        free(coarse)
+        free(fine)
     if failed:
         raise MemoryError()
 

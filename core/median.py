@@ -2,8 +2,9 @@
 
 The median of every ``ksize x ksize`` window, channel by channel. The algorithm is chosen by
 window size and dtype (see :mod:`shouxie.core._median`): min/max networks for ``ksize`` 3 and 5,
-Perreault-Hebert constant-time histograms for uint8 at ``ksize >= 7``, sorted sliding windows
-otherwise. Results equal ``scipy.ndimage.median_filter(image, size=(k, k[, 1]), mode=...)``
+Perreault-Hebert constant-time histograms for uint8 at ``ksize >= 7``, Huang's two-level
+sliding histogram for 16-bit at ``ksize >= 7``, sorted sliding windows for floats at
+``ksize >= 7``. Results equal ``scipy.ndimage.median_filter(image, size=(k, k[, 1]), mode=...)``
 exactly and ``cv2.medianBlur`` wherever OpenCV accepts the input.
 """
 from __future__ import annotations
@@ -83,7 +84,7 @@ def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndar
     ValueError
         Even or out-of-range ``ksize``, unknown ``border``, wrong number of dimensions, NaN
         in a float image, ``cval`` not representable, or a float/16-bit window so large that
-        the filter would run for hours.
+        the float filter would run for hours.
     """
     img = as_image(image, "image")
     k = integer(ksize, "ksize", low=1, high=MAX_KSIZE)
@@ -110,7 +111,9 @@ def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndar
         out = out.view(img.dtype)
     elif img.dtype == np.uint8:
         _median.median_histogram_u8(flat, rowmap, colmap, k, channels, cval, bands, out)
-    else:
+    elif img.dtype.itemsize == 2:
+        _median.median_histogram_u16(flat, rowmap, colmap, k, channels, cval, bands, out)
+    else:   # float
         steps = img.size * k * k
         if steps > MAX_SORTED_STEPS:
             raise ValueError(f"ksize={k} on a {img.dtype} image of shape {img.shape} needs about "
