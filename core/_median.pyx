@@ -586,8 +586,13 @@ def median_histogram_u16(
         raise MemoryError()
 
 
-# --------------------------------------------------------------------------- any dtype: sorted windows
-cdef inline void _replace_sorted(pixel* col, Py_ssize_t k, pixel old, pixel new) noexcept nogil:
+# --------------------------------------------------------------------------- floats, k >= 7: sorted windows
+ctypedef fused real:
+    float
+    double
+
+
+cdef inline void _replace_sorted(real* col, Py_ssize_t k, real old, real new) noexcept nogil:
     # col[:k] is sorted and holds ``old``: replace one ``old`` by ``new``, keeping it sorted.
     cdef Py_ssize_t i = 0
     while col[i] != old:
@@ -604,15 +609,15 @@ cdef inline void _replace_sorted(pixel* col, Py_ssize_t k, pixel old, pixel new)
 
 
 cdef inline void _merge_slide(
-    const pixel* win,         # IN (m,) sorted window
+    const real* win,         # IN (m,) sorted window
     Py_ssize_t m,
-    const pixel* leave,       # IN (k,) sorted sub-multiset of win to remove (NULL: none)
-    const pixel* enter,       # IN (k,) sorted values to insert
+    const real* leave,       # IN (k,) sorted sub-multiset of win to remove (NULL: none)
+    const real* enter,       # IN (k,) sorted values to insert
     Py_ssize_t k,
-    pixel* dst,               # OUT (m - k or m + k,) sorted result
+    real* dst,               # OUT (m - k or m + k,) sorted result
 ) noexcept nogil:
     cdef Py_ssize_t i, a = 0, b = 0, o = 0
-    cdef pixel v
+    cdef real v
     for i in range(m):
         v = win[i]
         if leave != NULL and a < k and v == leave[a]:
@@ -631,19 +636,19 @@ cdef inline void _merge_slide(
 
 
 cdef void _sorted_band(
-    const pixel* image, Py_ssize_t width, Py_ssize_t channels, const int64_t* rowmap,
-    const int64_t* colmap, Py_ssize_t ksize, pixel cval, Py_ssize_t c, Py_ssize_t y0,
+    const real* image, Py_ssize_t width, Py_ssize_t channels, const int64_t* rowmap,
+    const int64_t* colmap, Py_ssize_t ksize, real cval, Py_ssize_t c, Py_ssize_t y0,
     Py_ssize_t y1,
-    pixel* cols,              # SCRATCH (W + ksize - 1, ksize) sorted padded columns
-    pixel* win,               # SCRATCH (ksize * ksize,)
-    pixel* tmp,               # SCRATCH (ksize * ksize,)
-    pixel* out,               # OUT (H, W * C)
+    real* cols,              # SCRATCH (W + ksize - 1, ksize) sorted padded columns
+    real* win,               # SCRATCH (ksize * ksize,)
+    real* tmp,               # SCRATCH (ksize * ksize,)
+    real* out,               # OUT (H, W * C)
 ) noexcept nogil:
     cdef Py_ssize_t n = width * channels, wp = width + ksize - 1, half = ksize * ksize // 2
     cdef Py_ssize_t x, y, p, i, j, m
-    cdef pixel v
-    cdef pixel* col
-    cdef pixel* swap
+    cdef real v
+    cdef real* col
+    cdef real* swap
     for y in range(y0, y1):
         for p in range(wp):
             col = cols + p * ksize
@@ -659,7 +664,7 @@ cdef void _sorted_band(
                 _replace_sorted(col, ksize,
                                 _padded(image, n, rowmap, colmap, y - 1, p, c, channels, cval),
                                 _padded(image, n, rowmap, colmap, y + ksize - 1, p, c, channels, cval))
-        memcpy(win, cols, ksize * sizeof(pixel))
+        memcpy(win, cols, ksize * sizeof(real))
         m = ksize
         for p in range(1, ksize):
             _merge_slide(win, m, NULL, cols + p * ksize, ksize, tmp)
@@ -673,27 +678,27 @@ cdef void _sorted_band(
 
 
 def median_sorted(
-    const pixel[:, ::1] image,      # IN (H, W * C)
+    const real[:, ::1] image,      # IN (H, W * C)
     const int64_t[::1] rowmap,      # IN (H + ksize - 1,)
     const int64_t[::1] colmap,      # IN (W + ksize - 1,)
     Py_ssize_t ksize,               # IN odd
     Py_ssize_t channels,            # IN C
-    pixel cval,                     # IN
+    real cval,                     # IN
     Py_ssize_t bands,               # IN row bands per channel (units of parallel work)
-    pixel[:, ::1] out,              # OUT (H, W * C)
+    real[:, ::1] out,              # OUT (H, W * C)
 ):
     cdef Py_ssize_t height = out.shape[0], n = out.shape[1], width = n // channels
     cdef Py_ssize_t wp = width + ksize - 1, t, c, band
-    cdef pixel* cols
-    cdef pixel* win
-    cdef pixel* tmp
+    cdef real* cols
+    cdef real* win
+    cdef real* tmp
     cdef bint failed = False
     if height == 0 or n == 0:
         return
     with nogil, parallel():
-        cols = <pixel*>malloc(wp * ksize * sizeof(pixel))
-        win = <pixel*>malloc(ksize * ksize * sizeof(pixel))
-        tmp = <pixel*>malloc(ksize * ksize * sizeof(pixel))
+        cols = <real*>malloc(wp * ksize * sizeof(real))
+        win = <real*>malloc(ksize * ksize * sizeof(real))
+        tmp = <real*>malloc(ksize * ksize * sizeof(real))
         for t in prange(channels * bands, schedule="dynamic"):
             if cols == NULL or win == NULL or tmp == NULL:
                 failed = True
