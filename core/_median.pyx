@@ -2,24 +2,24 @@
 
 An image is viewed as ``(H, W * C)`` rows of interleaved channels. The border is never
 materialised: ``rowmap`` (length ``H + k - 1``) and ``colmap`` (length ``W + k - 1``) give the
-source row / column of every padded row / column, ``-1`` meaning the constant ``cval``. Three
-algorithms, chosen by :func:`shouxie.core.median.median_filter`:
+source row / column of every padded row / column, ``-1`` meaning the constant ``cval``. The
+algorithm depends on the window and the dtype:
 
 * ``median_network``: k = 3 and 5, every dtype (floats as order-preserving integer keys of their
-  bits). Each output row first sorts the k values of every
-  padded column (shared by the k windows that contain that column), then a min/max network over
-  the k sorted columns selects the median; the inner loops run over a whole row so the compiler
-  vectorises them.
-* ``median_histogram_u8``: uint8, k >= 7. Perreault & Hebert's constant-time filter: one
-  256-bin (16 coarse + 256 fine) histogram per padded column, slid down the rows, and a kernel
-  histogram slid along the row whose fine bins are refreshed only in the coarse bucket that holds
-  the median.
-* ``median_histogram_u16``: uint16 / int16, k >= 7. Huang's sliding window histogram with
-  two levels (256 coarse buckets of 256 bins): O(k) updates per pixel, and the median's coarse
-  bucket follows the window so the fine scan stays inside one bucket.
-* ``median_sorted``: float32 / float64, k >= 7. Every padded column is kept sorted as it slides down, the
-  window is kept sorted as it slides along the row: one merge pass removes the leaving column and
-  inserts the entering one, O(k^2) per pixel instead of a sort.
+  bits). Each output row first sorts the k values of every padded column (shared by the k
+  windows that contain that column), then a min/max network over the k sorted columns selects
+  the median; the inner loops run over a whole row so the compiler vectorises them.
+* ``median_sliding``: k >= 7.
+
+  - uint8: Perreault & Hebert's constant-time filter. One 256-bin (16 coarse + 256 fine)
+    histogram per padded column, slid down the rows, and a kernel histogram slid along the row
+    whose fine bins are refreshed only in the coarse bucket that holds the median.
+  - uint16 / int16: Huang's sliding histogram with two levels (256 coarse buckets of 256 bins):
+    O(k) updates per pixel; the median's coarse bucket follows the window, so the fine scan
+    stays inside one bucket (and starts from its nearer end).
+  - float32 / float64: sorted windows. Every padded column is kept sorted as it slides down and
+    the window as it slides along the row: one merge pass removes the leaving column and inserts
+    the entering one, O(k^2) per pixel instead of a sort.
 """
 from cython.parallel cimport parallel, prange
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -438,41 +438,6 @@ cdef void _histogram_band(
             out[y * n + x * channels + c] = <uint8_t>(b * 16 + i)
 
 
-def median_histogram_u8(
-    const uint8_t[:, ::1] image,    # IN (H, W * C)
-    const int64_t[::1] rowmap,      # IN (H + ksize - 1,)
-    const int64_t[::1] colmap,      # IN (W + ksize - 1,)
-    Py_ssize_t ksize,               # IN odd, >= 3, < 65536
-    Py_ssize_t channels,            # IN C
-    uint8_t cval,                   # IN
-    Py_ssize_t bands,               # IN row bands per channel (units of parallel work)
-    uint8_t[:, ::1] out,            # OUT (H, W * C)
-):
-    cdef Py_ssize_t height = out.shape[0], n = out.shape[1], width = n // channels
-    cdef Py_ssize_t wp = width + ksize - 1, t, c, band
-    cdef uint16_t* fine
-    cdef uint16_t* coarse
-    cdef bint failed = False
-    if height == 0 or n == 0:
-        return
-    with nogil, parallel():
-        fine = <uint16_t*>malloc(wp * 256 * sizeof(uint16_t))
-        coarse = <uint16_t*>malloc(wp * 16 * sizeof(uint16_t))
-        for t in prange(channels * bands, schedule="dynamic"):
-            if fine == NULL or coarse == NULL:
-                failed = True
-                continue
-            c = t % channels
-            band = t // channels
-            _histogram_band(&image[0, 0], width, channels, &rowmap[0], &colmap[0], ksize, cval, c,
-                            _band_start(band, bands, height), _band_start(band + 1, bands, height),
-                            fine, coarse, &out[0, 0])
-        free(fine)
-        free(coarse)
-    if failed:
-        raise MemoryError()
-
-
 # --------------------------------------------------------------------------- 16-bit, large k: Huang
 ctypedef fused word:
     uint16_t
@@ -550,40 +515,6 @@ cdef void _huang_band(
             for i in range(ksize):
                 _huang_add(coarse, fine, _bin(_padded(image, n, rowmap, colmap, y + i, p, c, channels, cval)),
                            -1, mc, &below)
-
-
-def median_histogram_u16(
-    const word[:, ::1] image,       # IN (H, W * C) uint16 or int16
-    const int64_t[::1] rowmap,      # IN (H + ksize - 1,)
-    const int64_t[::1] colmap,      # IN (W + ksize - 1,)
-    Py_ssize_t ksize,               # IN odd
-    Py_ssize_t channels,            # IN C
-    word cval,                      # IN
-    Py_ssize_t bands,               # IN row bands per channel (units of parallel work)
-    word[:, ::1] out,               # OUT (H, W * C)
-):
-    cdef Py_ssize_t height = out.shape[0], n = out.shape[1], width = n // channels, t, c, band
-    cdef uint32_t* coarse
-    cdef uint32_t* fine
-    cdef bint failed = False
-    if height == 0 or n == 0:
-        return
-    with nogil, parallel():
-        coarse = <uint32_t*>malloc(256 * sizeof(uint32_t))
-        fine = <uint32_t*>malloc(65536 * sizeof(uint32_t))
-        for t in prange(channels * bands, schedule="dynamic"):
-            if coarse == NULL or fine == NULL:
-                failed = True
-                continue
-            c = t % channels
-            band = t // channels
-            _huang_band(&image[0, 0], width, channels, &rowmap[0], &colmap[0], ksize, cval, c,
-                        _band_start(band, bands, height), _band_start(band + 1, bands, height),
-                        coarse, fine, &out[0, 0])
-        free(coarse)
-        free(fine)
-    if failed:
-        raise MemoryError()
 
 
 # --------------------------------------------------------------------------- floats, k >= 7: sorted windows
@@ -677,39 +608,50 @@ cdef void _sorted_band(
             out[y * n + x * channels + c] = win[half]
 
 
-def median_sorted(
-    const real[:, ::1] image,      # IN (H, W * C)
-    const int64_t[::1] rowmap,      # IN (H + ksize - 1,)
-    const int64_t[::1] colmap,      # IN (W + ksize - 1,)
-    Py_ssize_t ksize,               # IN odd
+def median_sliding(
+    const pixel[:, ::1] image,      # IN (H, W * C)
+    const int64_t[::1] rowmap,      # IN (H + ksize - 1,) source row of each padded row, -1 = cval
+    const int64_t[::1] colmap,      # IN (W + ksize - 1,) source column of each padded column
+    Py_ssize_t ksize,               # IN odd, >= 3 (< 65536: uint8 column histograms are uint16)
     Py_ssize_t channels,            # IN C
-    real cval,                     # IN
+    pixel cval,                     # IN value of the constant border
     Py_ssize_t bands,               # IN row bands per channel (units of parallel work)
-    real[:, ::1] out,              # OUT (H, W * C)
+    pixel[:, ::1] out,              # OUT (H, W * C)
 ):
+    """Sliding-window median: Perreault-Hebert for uint8, Huang for 16-bit, sorted windows for floats."""
     cdef Py_ssize_t height = out.shape[0], n = out.shape[1], width = n // channels
-    cdef Py_ssize_t wp = width + ksize - 1, t, c, band
-    cdef real* cols
-    cdef real* win
-    cdef real* tmp
+    cdef Py_ssize_t wp = width + ksize - 1, t, c, band, y0, y1, nbytes
+    cdef char* scratch
     cdef bint failed = False
     if height == 0 or n == 0:
         return
+    if pixel is uint8_t:
+        nbytes = wp * (256 + 16) * sizeof(uint16_t)
+    elif pixel is uint16_t or pixel is int16_t:
+        nbytes = (256 + 65536) * sizeof(uint32_t)
+    else:
+        nbytes = (wp * ksize + 2 * ksize * ksize) * sizeof(pixel)
     with nogil, parallel():
-        cols = <real*>malloc(wp * ksize * sizeof(real))
-        win = <real*>malloc(ksize * ksize * sizeof(real))
-        tmp = <real*>malloc(ksize * ksize * sizeof(real))
+        scratch = <char*>malloc(nbytes)
         for t in prange(channels * bands, schedule="dynamic"):
-            if cols == NULL or win == NULL or tmp == NULL:
+            if scratch == NULL:
                 failed = True
                 continue
             c = t % channels
             band = t // channels
-            _sorted_band(&image[0, 0], width, channels, &rowmap[0], &colmap[0], ksize, cval, c,
-                         _band_start(band, bands, height), _band_start(band + 1, bands, height),
-                         cols, win, tmp, &out[0, 0])
-        free(cols)
-        free(win)
-        free(tmp)
+            y0 = _band_start(band, bands, height)
+            y1 = _band_start(band + 1, bands, height)
+            if pixel is uint8_t:
+                _histogram_band(&image[0, 0], width, channels, &rowmap[0], &colmap[0], ksize, cval,
+                                c, y0, y1, <uint16_t*>scratch, <uint16_t*>scratch + wp * 256,
+                                &out[0, 0])
+            elif pixel is uint16_t or pixel is int16_t:
+                _huang_band(&image[0, 0], width, channels, &rowmap[0], &colmap[0], ksize, cval, c,
+                            y0, y1, <uint32_t*>scratch, <uint32_t*>scratch + 256, &out[0, 0])
+            else:
+                _sorted_band(&image[0, 0], width, channels, &rowmap[0], &colmap[0], ksize, cval,
+                             c, y0, y1, <pixel*>scratch, <pixel*>scratch + wp * ksize,
+                             <pixel*>scratch + wp * ksize + ksize * ksize, &out[0, 0])
+        free(scratch)
     if failed:
         raise MemoryError()

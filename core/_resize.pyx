@@ -7,173 +7,143 @@ their weights. Each thread resizes a band of output rows: a source row is interp
 horizontally once into a row cache (two rows: the pair an output row blends), then each output
 row is a vectorised blend of the two cached rows. uint8 uses OpenCV's fixed-point scheme
 (11-bit weights, horizontal sums in 22 bits, the vertical blend rounded as OpenCV's SIMD path
-does: high 16 bits of each product of a weight and a sum scaled by 1/16, then +2 >> 2); floats blend in their own precision.
+does: high 16 bits of each product of a weight and a sum scaled by 1/16, then +2 >> 2); floats
+blend in their own precision.
 """
 from cython.parallel cimport parallel, prange
 from libc.stdint cimport int16_t, int32_t, uint8_t
 from libc.stdlib cimport free, malloc
 
-ctypedef fused real:
+ctypedef fused sample:
+    uint8_t
     float
     double
+
+ctypedef fused coef:
+    int16_t
+    float
+    double
+
 
 cdef inline Py_ssize_t _band_start(Py_ssize_t band, Py_ssize_t bands, Py_ssize_t height) noexcept nogil:
     return band * height // bands
 
 
-cdef void _hrow_u8(
-    const uint8_t* src, const int32_t* xofs0, const int32_t* xofs1, const int16_t* alpha0,
-    const int16_t* alpha1, Py_ssize_t m, int32_t* dst,
+cdef void _hrow(
+    const sample* src, const int32_t* xofs0, const int32_t* xofs1, const coef* alpha0,
+    const coef* alpha1, Py_ssize_t m, Py_ssize_t channels,
+    void* row,                # OUT (m,) int32 sums for uint8, the image's float type otherwise
 ) noexcept nogil:
-    cdef Py_ssize_t j
-    for j in range(m):
-        dst[j] = src[xofs0[j]] * alpha0[j] + src[xofs1[j]] * alpha1[j]
+    cdef Py_ssize_t j, i0, i1
+    cdef coef a0, a1
+    cdef int32_t* isum = <int32_t*>row
+    cdef sample* fsum = <sample*>row
+    if channels == 3:   # RGB: one tap pair and one weight pair per pixel
+        for j in range(0, m, 3):
+            i0 = xofs0[j]
+            i1 = xofs1[j]
+            a0 = alpha0[j]
+            a1 = alpha1[j]
+            if sample is uint8_t and coef is int16_t:
+                isum[j] = src[i0] * a0 + src[i1] * a1
+                isum[j + 1] = src[i0 + 1] * a0 + src[i1 + 1] * a1
+                isum[j + 2] = src[i0 + 2] * a0 + src[i1 + 2] * a1
+            elif sample is not uint8_t:
+                fsum[j] = src[i0] * a0 + src[i1] * a1
+                fsum[j + 1] = src[i0 + 1] * a0 + src[i1 + 1] * a1
+                fsum[j + 2] = src[i0 + 2] * a0 + src[i1 + 2] * a1
+    else:
+        for j in range(m):
+            if sample is uint8_t and coef is int16_t:
+                isum[j] = src[xofs0[j]] * alpha0[j] + src[xofs1[j]] * alpha1[j]
+            elif sample is not uint8_t:
+                fsum[j] = src[xofs0[j]] * alpha0[j] + src[xofs1[j]] * alpha1[j]
 
 
-cdef void _band_u8(
-    const uint8_t* image, Py_ssize_t n, const int32_t* xofs0, const int32_t* xofs1,
-    const int16_t* alpha0, const int16_t* alpha1, const int32_t* yofs0, const int32_t* yofs1,
-    const int16_t* beta0, const int16_t* beta1, Py_ssize_t m, Py_ssize_t oy0, Py_ssize_t oy1,
-    int32_t* rows0, int32_t* rows1,     # SCRATCH two horizontally resized source rows
-    uint8_t* out,
+cdef void _band(
+    const sample* image, Py_ssize_t n, const int32_t* xofs0, const int32_t* xofs1,
+    const coef* alpha0, const coef* alpha1, const int32_t* yofs0, const int32_t* yofs1,
+    const coef* beta0, const coef* beta1, Py_ssize_t m, Py_ssize_t channels, Py_ssize_t oy0,
+    Py_ssize_t oy1,
+    char* rows0, char* rows1,           # SCRATCH two horizontally resized source rows
+    sample* out,
 ) noexcept nogil:
     cdef Py_ssize_t oy, j, held0 = -1, held1 = -1, tmp
-    cdef int32_t b0, b1, v
-    cdef int32_t* swap
-    cdef uint8_t* dst
+    cdef coef b0, b1
+    cdef int32_t v
+    cdef char* swap
+    cdef sample* dst
+    cdef const int32_t* i0
+    cdef const int32_t* i1
+    cdef const sample* f0
+    cdef const sample* f1
     for oy in range(oy0, oy1):
         if held0 != yofs0[oy]:
             if held1 == yofs0[oy]:
                 swap = rows0; rows0 = rows1; rows1 = swap
                 tmp = held0; held0 = held1; held1 = tmp
             else:
-                _hrow_u8(image + yofs0[oy] * n, xofs0, xofs1, alpha0, alpha1, m, rows0)
+                _hrow(image + yofs0[oy] * n, xofs0, xofs1, alpha0, alpha1, m, channels, rows0)
                 held0 = yofs0[oy]
         if held1 != yofs1[oy]:
-            _hrow_u8(image + yofs1[oy] * n, xofs0, xofs1, alpha0, alpha1, m, rows1)
+            _hrow(image + yofs1[oy] * n, xofs0, xofs1, alpha0, alpha1, m, channels, rows1)
             held1 = yofs1[oy]
         b0 = beta0[oy]
         b1 = beta1[oy]
         dst = out + oy * m
-        for j in range(m):
-            # OpenCV's vectorised rounding: 16-bit high products of the weights and the
-            # horizontal sums scaled down by 16, then the last two bits rounded.
-            v = (((b0 * (rows0[j] >> 4)) >> 16) + ((b1 * (rows1[j] >> 4)) >> 16) + 2) >> 2
-            dst[j] = <uint8_t>(0 if v < 0 else (255 if v > 255 else v))
+        if sample is uint8_t and coef is int16_t:
+            i0 = <const int32_t*>rows0
+            i1 = <const int32_t*>rows1
+            for j in range(m):
+                # OpenCV's vectorised rounding: 16-bit high products of the weights and the
+                # horizontal sums scaled down by 16, then the last two bits rounded.
+                v = (((b0 * (i0[j] >> 4)) >> 16) + ((b1 * (i1[j] >> 4)) >> 16) + 2) >> 2
+                dst[j] = <uint8_t>(0 if v < 0 else (255 if v > 255 else v))
+        elif sample is not uint8_t:
+            f0 = <const sample*>rows0
+            f1 = <const sample*>rows1
+            for j in range(m):
+                dst[j] = f0[j] * b0 + f1[j] * b1
 
 
-def resize_u8(
-    const uint8_t[:, ::1] image,    # IN (H, W * C)
+def resize_rows(
+    const sample[:, ::1] image,     # IN (H, W * C)
+    Py_ssize_t channels,            # IN C
     const int32_t[::1] xofs0,       # IN (OW * C,) source element of each output element's left tap
     const int32_t[::1] xofs1,       # IN (OW * C,) right tap
-    const int16_t[::1] alpha0,      # IN (OW * C,) left weight, sums with alpha1 to ~2**11
-    const int16_t[::1] alpha1,      # IN (OW * C,)
+    const coef[::1] alpha0,         # IN (OW * C,) left weight: int16 summing to ~2**11 for uint8,
+    const coef[::1] alpha1,         #    the image's float type summing to 1 otherwise
     const int32_t[::1] yofs0,       # IN (OH,) upper source row
     const int32_t[::1] yofs1,       # IN (OH,) lower source row
-    const int16_t[::1] beta0,       # IN (OH,) upper weight, sums with beta1 to ~2**11
-    const int16_t[::1] beta1,       # IN (OH,)
+    const coef[::1] beta0,          # IN (OH,) upper weight, like alpha0
+    const coef[::1] beta1,          # IN (OH,)
     Py_ssize_t bands,               # IN row bands (units of parallel work)
-    uint8_t[:, ::1] out,            # OUT (OH, OW * C)
+    sample[:, ::1] out,             # OUT (OH, OW * C)
 ):
     cdef Py_ssize_t oh = out.shape[0], m = out.shape[1], n = image.shape[1], band
-    cdef int32_t* rows0
-    cdef int32_t* rows1
+    cdef Py_ssize_t item = sizeof(int32_t) if sample is uint8_t else sizeof(sample)
+    cdef char* rows0
+    cdef char* rows1
     cdef bint failed = False
+    if not ((sample is uint8_t and coef is int16_t) or (sample is float and coef is float)
+            or (sample is double and coef is double)):
+        raise TypeError("weights must be int16 for a uint8 image and of the image's type otherwise")
     if oh == 0 or m == 0:
         return
     with nogil, parallel():
-        rows0 = <int32_t*>malloc(m * sizeof(int32_t))
-        rows1 = <int32_t*>malloc(m * sizeof(int32_t))
+        rows0 = <char*>malloc(m * item)
+        rows1 = <char*>malloc(m * item)
         for band in prange(bands, schedule="dynamic"):
             if rows0 == NULL or rows1 == NULL:
                 failed = True
                 continue
-            _band_u8(&image[0, 0], n, &xofs0[0], &xofs1[0], &alpha0[0], &alpha1[0], &yofs0[0],
-                     &yofs1[0], &beta0[0], &beta1[0], m, _band_start(band, bands, oh),
-                     _band_start(band + 1, bands, oh), rows0, rows1, &out[0, 0])
+            _band(&image[0, 0], n, &xofs0[0], &xofs1[0], &alpha0[0], &alpha1[0], &yofs0[0],
+                  &yofs1[0], &beta0[0], &beta1[0], m, channels, _band_start(band, bands, oh),
+                  _band_start(band + 1, bands, oh), rows0, rows1, &out[0, 0])
         free(rows0)
         free(rows1)
     if failed:
         raise MemoryError()
-
-
-cdef void _hrow_real(
-    const real* src, const int32_t* xofs0, const int32_t* xofs1, const real* alpha0,
-    const real* alpha1, Py_ssize_t m, real* dst,
-) noexcept nogil:
-    cdef Py_ssize_t j
-    for j in range(m):
-        dst[j] = src[xofs0[j]] * alpha0[j] + src[xofs1[j]] * alpha1[j]
-
-
-cdef void _band_real(
-    const real* image, Py_ssize_t n, const int32_t* xofs0, const int32_t* xofs1,
-    const real* alpha0, const real* alpha1, const int32_t* yofs0, const int32_t* yofs1,
-    const real* beta0, const real* beta1, Py_ssize_t m, Py_ssize_t oy0, Py_ssize_t oy1,
-    real* rows0, real* rows1,           # SCRATCH two horizontally resized source rows
-    real* out,
-) noexcept nogil:
-    cdef Py_ssize_t oy, j, held0 = -1, held1 = -1, tmp
-    cdef real b0, b1
-    cdef real* swap
-    cdef real* dst
-    for oy in range(oy0, oy1):
-        if held0 != yofs0[oy]:
-            if held1 == yofs0[oy]:
-                swap = rows0; rows0 = rows1; rows1 = swap
-                tmp = held0; held0 = held1; held1 = tmp
-            else:
-                _hrow_real(image + yofs0[oy] * n, xofs0, xofs1, alpha0, alpha1, m, rows0)
-                held0 = yofs0[oy]
-        if held1 != yofs1[oy]:
-            _hrow_real(image + yofs1[oy] * n, xofs0, xofs1, alpha0, alpha1, m, rows1)
-            held1 = yofs1[oy]
-        b0 = beta0[oy]
-        b1 = beta1[oy]
-        dst = out + oy * m
-        for j in range(m):
-            dst[j] = rows0[j] * b0 + rows1[j] * b1
-
-
-def resize_float(
-    const real[:, ::1] image,       # IN (H, W * C)
-    const int32_t[::1] xofs0,       # IN (OW * C,) source element of each output element's left tap
-    const int32_t[::1] xofs1,       # IN (OW * C,) right tap
-    const real[::1] alpha0,         # IN (OW * C,) left weight; alpha0 + alpha1 = 1
-    const real[::1] alpha1,         # IN (OW * C,)
-    const int32_t[::1] yofs0,       # IN (OH,) upper source row
-    const int32_t[::1] yofs1,       # IN (OH,) lower source row
-    const real[::1] beta0,          # IN (OH,) upper weight; beta0 + beta1 = 1
-    const real[::1] beta1,          # IN (OH,)
-    Py_ssize_t bands,               # IN row bands (units of parallel work)
-    real[:, ::1] out,               # OUT (OH, OW * C)
-):
-    cdef Py_ssize_t oh = out.shape[0], m = out.shape[1], n = image.shape[1], band
-    cdef real* rows0
-    cdef real* rows1
-    cdef bint failed = False
-    if oh == 0 or m == 0:
-        return
-    with nogil, parallel():
-        rows0 = <real*>malloc(m * sizeof(real))
-        rows1 = <real*>malloc(m * sizeof(real))
-        for band in prange(bands, schedule="dynamic"):
-            if rows0 == NULL or rows1 == NULL:
-                failed = True
-                continue
-            _band_real(&image[0, 0], n, &xofs0[0], &xofs1[0], &alpha0[0], &alpha1[0], &yofs0[0],
-                       &yofs1[0], &beta0[0], &beta1[0], m, _band_start(band, bands, oh),
-                       _band_start(band + 1, bands, oh), rows0, rows1, &out[0, 0])
-        free(rows0)
-        free(rows1)
-    if failed:
-        raise MemoryError()
-
-
-ctypedef fused sample:
-    uint8_t
-    float
-    double
 
 
 cdef inline uint8_t _mean_u8(int total, int count, bint half_up) noexcept nogil:

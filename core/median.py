@@ -109,14 +109,11 @@ def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndar
             flat, out = flat.view(bits), out.view(bits)
         _median.median_network(flat, rowmap, colmap, k, channels, cval, out)
         out = out.view(img.dtype)
-    elif img.dtype == np.uint8:
-        _median.median_histogram_u8(flat, rowmap, colmap, k, channels, cval, bands, out)
-    elif img.dtype.itemsize == 2:
-        _median.median_histogram_u16(flat, rowmap, colmap, k, channels, cval, bands, out)
-    else:   # float
-        steps = img.size * k * k
-        if steps > MAX_SORTED_STEPS:
-            raise ValueError(f"ksize={k} on a {img.dtype} image of shape {img.shape} needs about "
-                             f"{steps:.2e} steps (limit {MAX_SORTED_STEPS:.2e}); use a smaller ksize")
-        _median.median_sorted(flat, rowmap, colmap, k, channels, cval, bands, out)
+    else:
+        if img.dtype.kind == "f":
+            steps = img.size * k * k
+            if steps > MAX_SORTED_STEPS:
+                raise ValueError(f"ksize={k} on a {img.dtype} image of shape {img.shape} needs about "
+                                 f"{steps:.2e} steps (limit {MAX_SORTED_STEPS:.2e}); use a smaller ksize")
+        _median.median_sliding(flat, rowmap, colmap, k, channels, cval, bands, out)
     return out.reshape(img.shape)

@@ -135,15 +135,15 @@ def resize_bilinear(image, size=None, *, scale=None, mode: str = "half_pixel") -
         ay0 = np.rint((one - fy) * coef).astype(np.int16)
         ay1 = np.rint(fy * coef).astype(np.int16)
         out = np.empty((out_h, out_w * channels), dtype=np.uint8)
-        _resize.resize_u8(flat, xofs0, xofs1, np.repeat(ax0, channels), np.repeat(ax1, channels),
-                          y0, y1, ay0, ay1, bands, out)
+        _resize.resize_rows(flat, channels, xofs0, xofs1, np.repeat(ax0, channels),
+                            np.repeat(ax1, channels), y0, y1, ay0, ay1, bands, out)
         return out.reshape(out_shape)
     work = flat if img.dtype.kind == "f" else flat.astype(np.float32)
     fx, fy = fx.astype(work.dtype), fy.astype(work.dtype)
     one = work.dtype.type(1)
     out = np.empty((out_h, out_w * channels), dtype=work.dtype)
-    _resize.resize_float(work, xofs0, xofs1, np.repeat(one - fx, channels), np.repeat(fx, channels),
-                         y0, y1, one - fy, fy, bands, out)
+    _resize.resize_rows(work, channels, xofs0, xofs1, np.repeat(one - fx, channels),
+                        np.repeat(fx, channels), y0, y1, one - fy, fy, bands, out)
     if img.dtype.kind in "iu":
         info = np.iinfo(img.dtype)
         out = np.clip(np.rint(out), info.min, info.max).astype(img.dtype)
