@@ -154,6 +154,68 @@ cdef inline uint8_t _mean_u8(int total, int count, bint half_up) noexcept nogil:
     return <uint8_t>q
 
 
+cdef void _half_row(
+    const sample* r0,         # IN upper source row
+    const sample* r1,         # IN lower source row; NULL for the last row of an odd height
+    Py_ssize_t full,          # IN output pixels with two source columns
+    Py_ssize_t ow,            # IN output pixels
+    Py_ssize_t channels,
+    bint half_up,
+    sample* dst,              # OUT (ow * C,)
+) noexcept nogil:
+    cdef Py_ssize_t ox, c, j, i
+    cdef double total
+    cdef int count, t
+    if r1 != NULL:
+        if sample is not uint8_t:
+            for ox in range(full):
+                for c in range(channels):
+                    j = ox * channels + c
+                    i = 2 * ox * channels + c
+                    dst[j] = ((r0[i] + r0[i + channels]) + (r1[i] + r1[i + channels])) * <sample>0.25
+        elif channels == 3:   # the common RGB case, with a constant stride to vectorise
+            for ox in range(full):
+                i = 6 * ox
+                dst[3 * ox] = <uint8_t>((r0[i] + r0[i + 3] + r1[i] + r1[i + 3] + 2) >> 2)
+                dst[3 * ox + 1] = <uint8_t>((r0[i + 1] + r0[i + 4] + r1[i + 1] + r1[i + 4] + 2) >> 2)
+                dst[3 * ox + 2] = <uint8_t>((r0[i + 2] + r0[i + 5] + r1[i + 2] + r1[i + 5] + 2) >> 2)
+        elif half_up:
+            for ox in range(full):
+                for c in range(channels):
+                    j = ox * channels + c
+                    i = 2 * ox * channels + c
+                    dst[j] = <uint8_t>((r0[i] + r0[i + channels] + r1[i] + r1[i + channels] + 2) >> 2)
+        else:
+            for ox in range(full):
+                for c in range(channels):
+                    j = ox * channels + c
+                    i = 2 * ox * channels + c
+                    t = r0[i] + r0[i + channels] + r1[i] + r1[i + channels]
+                    dst[j] = <uint8_t>((t >> 2) + (((t & 3) + ((t >> 2) & 1)) > 2))   # half to even
+    else:
+        for ox in range(full):
+            for c in range(channels):
+                j = ox * channels + c
+                i = 2 * ox * channels + c
+                if sample is uint8_t:
+                    dst[j] = _mean_u8(r0[i] + r0[i + channels], 2, False)
+                else:
+                    dst[j] = (r0[i] + r0[i + channels]) * <sample>0.5
+    for ox in range(full, ow):                           # the last column of an odd width
+        for c in range(channels):
+            j = ox * channels + c
+            i = 2 * ox * channels + c
+            total = r0[i]
+            count = 1
+            if r1 != NULL:
+                total = total + r1[i]
+                count = 2
+            if sample is uint8_t:
+                dst[j] = _mean_u8(<int>total, count, False)
+            else:
+                dst[j] = <sample>(total / count)
+
+
 def resize_half(
     const sample[:, ::1] image,     # IN (H, W * C) with H, W in {2 * out - 1, 2 * out, 2 * out + 1}
     Py_ssize_t channels,            # IN C
@@ -168,67 +230,11 @@ def resize_half(
     blocks half up, its scalar code rounds half to even.
     """
     cdef Py_ssize_t oh = out.shape[0], m = out.shape[1], ow = m // channels
-    cdef Py_ssize_t width = image.shape[1] // channels, height = image.shape[0]
-    cdef Py_ssize_t oy, ox, c, j, i
+    cdef Py_ssize_t width = image.shape[1] // channels, height = image.shape[0], oy
     cdef Py_ssize_t full = ow if 2 * ow <= width else ow - 1   # output columns with 2 source columns
-    cdef const sample* r0
-    cdef const sample* r1
-    cdef sample* dst
-    cdef double total
-    cdef int count, t
     if oh == 0 or m == 0:
         return
     with nogil:
         for oy in prange(oh, schedule="static"):
-            r0 = &image[2 * oy, 0]
-            dst = &out[oy, 0]
-            if 2 * oy + 1 < height:
-                r1 = &image[2 * oy + 1, 0]
-                if sample is not uint8_t:
-                    for ox in range(full):
-                        for c in range(channels):
-                            j = ox * channels + c
-                            i = 2 * ox * channels + c
-                            dst[j] = ((r0[i] + r0[i + channels]) + (r1[i] + r1[i + channels])) * <sample>0.25
-                elif channels == 3:   # the common RGB case, with a constant stride to vectorise
-                    for ox in range(full):
-                        i = 6 * ox
-                        dst[3 * ox] = <uint8_t>((r0[i] + r0[i + 3] + r1[i] + r1[i + 3] + 2) >> 2)
-                        dst[3 * ox + 1] = <uint8_t>((r0[i + 1] + r0[i + 4] + r1[i + 1] + r1[i + 4] + 2) >> 2)
-                        dst[3 * ox + 2] = <uint8_t>((r0[i + 2] + r0[i + 5] + r1[i + 2] + r1[i + 5] + 2) >> 2)
-                elif half_up:
-                    for ox in range(full):
-                        for c in range(channels):
-                            j = ox * channels + c
-                            i = 2 * ox * channels + c
-                            dst[j] = <uint8_t>((r0[i] + r0[i + channels] + r1[i] + r1[i + channels] + 2) >> 2)
-                else:
-                    for ox in range(full):
-                        for c in range(channels):
-                            j = ox * channels + c
-                            i = 2 * ox * channels + c
-                            t = r0[i] + r0[i + channels] + r1[i] + r1[i + channels]
-                            dst[j] = <uint8_t>((t >> 2) + (((t & 3) + ((t >> 2) & 1)) > 2))   # half to even
-            else:
-                r1 = NULL
-                for ox in range(full):
-                    for c in range(channels):
-                        j = ox * channels + c
-                        i = 2 * ox * channels + c
-                        if sample is uint8_t:
-                            dst[j] = _mean_u8(r0[i] + r0[i + channels], 2, False)
-                        else:
-                            dst[j] = (r0[i] + r0[i + channels]) * <sample>0.5
-            for ox in range(full, ow):                           # the last column of an odd width
-                for c in range(channels):
-                    j = ox * channels + c
-                    i = 2 * ox * channels + c
-                    total = r0[i]
-                    count = 1
-                    if r1 != NULL:
-                        total = total + r1[i]
-                        count = 2
-                    if sample is uint8_t:
-                        dst[j] = _mean_u8(<int>total, count, False)
-                    else:
-                        dst[j] = <sample>(total / count)
+            _half_row(&image[2 * oy, 0], &image[2 * oy + 1, 0] if 2 * oy + 1 < height else NULL,
+                      full, ow, channels, half_up, &out[oy, 0])
