@@ -11,7 +11,7 @@ does: high 16 bits of each product of a weight and a sum scaled by 1/16, then +2
 blend in their own precision.
 """
 from cython.parallel cimport parallel, prange
-from libc.stdint cimport int16_t, int32_t, uint8_t
+from libc.stdint cimport int16_t, int32_t, uint8_t, uint16_t
 from libc.stdlib cimport free, malloc
 
 ctypedef fused sample:
@@ -161,6 +161,7 @@ cdef void _half_row(
     Py_ssize_t ow,            # IN output pixels
     Py_ssize_t channels,
     bint half_up,
+    uint16_t* sums,           # SCRATCH (2 * ow * C,) for RGB uint8
     sample* dst,              # OUT (ow * C,)
 ) noexcept nogil:
     cdef Py_ssize_t ox, c, j, i
@@ -173,12 +174,13 @@ cdef void _half_row(
                     j = ox * channels + c
                     i = 2 * ox * channels + c
                     dst[j] = ((r0[i] + r0[i + channels]) + (r1[i] + r1[i + channels])) * <sample>0.25
-        elif channels == 3:   # the common RGB case, with a constant stride to vectorise
+        elif channels == 3:   # RGB: 2 x 2 sums along the whole row, then keep every other pixel
+            for i in range(6 * full - 3):
+                sums[i] = <uint16_t>(r0[i] + r0[i + 3] + r1[i] + r1[i + 3] + 2)
             for ox in range(full):
-                i = 6 * ox
-                dst[3 * ox] = <uint8_t>((r0[i] + r0[i + 3] + r1[i] + r1[i + 3] + 2) >> 2)
-                dst[3 * ox + 1] = <uint8_t>((r0[i + 1] + r0[i + 4] + r1[i + 1] + r1[i + 4] + 2) >> 2)
-                dst[3 * ox + 2] = <uint8_t>((r0[i + 2] + r0[i + 5] + r1[i + 2] + r1[i + 5] + 2) >> 2)
+                dst[3 * ox] = <uint8_t>(sums[6 * ox] >> 2)
+                dst[3 * ox + 1] = <uint8_t>(sums[6 * ox + 1] >> 2)
+                dst[3 * ox + 2] = <uint8_t>(sums[6 * ox + 2] >> 2)
         elif half_up:
             for ox in range(full):
                 for c in range(channels):
@@ -232,9 +234,18 @@ def resize_half(
     cdef Py_ssize_t oh = out.shape[0], m = out.shape[1], ow = m // channels
     cdef Py_ssize_t width = image.shape[1] // channels, height = image.shape[0], oy
     cdef Py_ssize_t full = ow if 2 * ow <= width else ow - 1   # output columns with 2 source columns
+    cdef uint16_t* sums
+    cdef bint failed = False
     if oh == 0 or m == 0:
         return
-    with nogil:
+    with nogil, parallel():
+        sums = <uint16_t*>malloc(2 * m * sizeof(uint16_t))
         for oy in prange(oh, schedule="static"):
+            if sums == NULL:
+                failed = True
+                continue
             _half_row(&image[2 * oy, 0], &image[2 * oy + 1, 0] if 2 * oy + 1 < height else NULL,
-                      full, ow, channels, half_up, &out[oy, 0])
+                      full, ow, channels, half_up, sums, &out[oy, 0])
+        free(sums)
+    if failed:
+        raise MemoryError()
