@@ -5,7 +5,8 @@ window size and dtype (see :mod:`shouxie.core._median`): min/max networks for ``
 Perreault-Hebert constant-time histograms for uint8 at ``ksize >= 7``, Huang's two-level
 sliding histogram for 16-bit at ``ksize >= 7``, sorted sliding windows for floats at
 ``ksize >= 7``. Results equal ``scipy.ndimage.median_filter(image, size=(k, k[, 1]), mode=...)``
-exactly and ``cv2.medianBlur`` wherever OpenCV accepts the input.
+exactly and ``cv2.medianBlur`` wherever OpenCV accepts the input. (scipy's ``reflect`` mode reads
+outside the image once the radius reaches twice a side; there shouxie follows the definition.)
 """
 from __future__ import annotations
 

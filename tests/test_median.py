@@ -141,6 +141,13 @@ def test_non_contiguous_and_negative_strides(ksize):
         np.testing.assert_array_equal(median_filter(view, ksize), scipy_median(view.copy(), ksize, "replicate"))
 
 
+def test_byte_swapped_input():
+    image = np.random.default_rng(0).integers(0, 60000, (9, 8, 2)).astype(">u2")
+    got = median_filter(image, 3)
+    assert got.dtype == np.uint16
+    np.testing.assert_array_equal(got, scipy_median(image.astype(np.uint16), 3, "replicate"))
+
+
 @pytest.mark.parametrize("shape", [(0, 5), (5, 0, 3), (4, 4, 0), (0, 0)])
 def test_empty(shape):
     out = median_filter(np.zeros(shape, np.uint8), 3)

@@ -150,6 +150,12 @@ def test_non_contiguous_and_negative_strides():
                                       resize_bilinear(view.copy(), scale=1.5))
 
 
+def test_byte_swapped_input():
+    image = np.random.default_rng(11).uniform(0, 1, (6, 7, 3)).astype(">f8")
+    np.testing.assert_array_equal(resize_bilinear(image, (9, 5)),
+                                  resize_bilinear(image.astype(np.float64), (9, 5)))
+
+
 def test_zero_channels():
     assert resize_bilinear(np.zeros((4, 5, 0), np.uint8), (8, 10)).shape == (8, 10, 0)
 
