@@ -81,7 +81,9 @@ def resize_bilinear(image, size=None, *, scale=None, mode: str = "half_pixel") -
         uint8, uint16, int16, float32 or float64; any number of channels; any strides.
         ``H`` and ``W`` must be >= 1.
     size : (int, int), optional
-        ``(out_h, out_w)``, numpy order (OpenCV's ``dsize`` is ``(w, h)``). Each >= 1.
+        ``(out_h, out_w)``, numpy order (OpenCV's ``dsize`` is ``(w, h)``). Each >= 1. An output
+        of the input's size is a copy of it (also when a ``scale`` rounds to it), as in OpenCV
+        and torch.
     scale : float or (float, float), optional
         Factor ``f`` or ``(fy, fx)`` > 0. The output side is ``round(in * f)`` (half to even, as
         OpenCV) and must be >= 1; source coordinates use ``1 / f``. Give ``size`` or ``scale``.
@@ -113,6 +115,8 @@ def resize_bilinear(image, size=None, *, scale=None, mode: str = "half_pixel") -
     out_shape = (out_h, out_w) + img.shape[2:]
     if channels == 0:
         return np.empty(out_shape, dtype=img.dtype)
+    if (out_h, out_w) == in_hw:   # as OpenCV and torch: same size is a copy, whatever the scale
+        return img.copy()
     if img.shape[1] * channels >= 2**31:
         raise ValueError(f"image rows of {img.shape[1] * channels} elements are too long (< 2**31)")
     flat = img.reshape(in_hw[0], in_hw[1] * channels)

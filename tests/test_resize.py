@@ -138,9 +138,14 @@ def test_asymmetric_is_the_notes_mapping():
 
 
 def test_identity_size_is_a_copy():
+    cv2 = pytest.importorskip("cv2")
     image = np.random.default_rng(9).integers(0, 256, (13, 17, 3), dtype=np.uint8)
     for mode in ("half_pixel", "align_corners", "asymmetric"):
         np.testing.assert_array_equal(resize_bilinear(image, (13, 17), mode=mode), image)
+    got = resize_bilinear(image, scale=1.01)          # rounds to the same size: OpenCV copies
+    assert got is not image
+    np.testing.assert_array_equal(got, image)
+    np.testing.assert_array_equal(got, cv2.resize(image, None, fx=1.01, fy=1.01))
 
 
 def test_non_contiguous_and_negative_strides():
