@@ -80,6 +80,17 @@ def test_float_matches_cv2(dtype, scale):
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-4)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.sampled_from([1, 3]), st.integers(1, 50),
+       st.integers(1, 50), st.integers(0, 2**32 - 1))
+def test_fuzz_float32_against_cv2(h, w, c, out_h, out_w, seed):
+    cv2 = pytest.importorskip("cv2")
+    image = np.random.default_rng(seed).uniform(0, 255, (h, w, c)).astype(np.float32)
+    got = resize_bilinear(image, (out_h, out_w))
+    ref = cv2.resize(image, (out_w, out_h), interpolation=cv2.INTER_LINEAR).reshape(got.shape)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-4)
+
+
 @pytest.mark.parametrize("dtype", [np.uint16, np.int16])
 def test_16_bit_matches_cv2_within_one(dtype):
     cv2 = pytest.importorskip("cv2")
