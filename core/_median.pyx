@@ -76,6 +76,16 @@ cdef inline key _from_key(key k) noexcept nogil:
 
 
 # --------------------------------------------------------------------------- k = 3, 5: networks
+cdef inline int _nan_keys(key lo, key hi) noexcept nogil:
+    # Float keys: NaN sorts below the key of -inf or above the key of +inf.
+    if key is uint32_t:
+        return (lo < 0x007FFFFFu) | (hi > 0xFF800000u)
+    elif key is uint64_t:
+        return (lo < 0x000FFFFFFFFFFFFFu) | (hi > 0xFFF0000000000000u)
+    else:
+        return 0
+
+
 cdef inline void _sort3(key* a, key* b, key* c) noexcept nogil:
     cdef key x = a[0], y = b[0], z = c[0], t
     t = _lo(x, y); y = _hi(x, y); x = t
@@ -234,7 +244,7 @@ cdef inline key _border_value(
     return _to_key(cval if q < 0 else rows[dy][q * channels + c])
 
 
-cdef void _network_row(
+cdef int _network_row(
     const key** rows,       # IN ksize padded rows of this output row's windows
     const int64_t* colmap,    # IN (W + ksize - 1,) source column of each padded column
     Py_ssize_t width,         # IN W
@@ -244,8 +254,10 @@ cdef void _network_row(
     key* buf,               # SCRATCH ksize rows of (W + ksize - 1) * C sorted columns
     key* out,               # OUT (W * C,) output row
 ) noexcept nogil:
+    # Returns nonzero when a float NaN was among the rows (every image value passes here).
     cdef Py_ssize_t r = ksize // 2, n = width * channels, wp = (width + 2 * r) * channels
     cdef Py_ssize_t j, p, c, dy, edge = r * channels
+    cdef int nan = 0
     cdef key v0, v1, v2, v3, v4
     cdef key* s0 = buf
     cdef key* s1 = buf + wp
@@ -263,6 +275,7 @@ cdef void _network_row(
             v0, v1 = _lo(v0, v1), _hi(v0, v1)
             v1, v2 = _lo(v1, v2), _hi(v1, v2)
             v0, v1 = _lo(v0, v1), _hi(v0, v1)
+            nan |= _nan_keys(v0, v2)
             s0[edge + j] = v0; s1[edge + j] = v1; s2[edge + j] = v2
         for p in range(2 * r):
             if p >= r:
@@ -290,6 +303,7 @@ cdef void _network_row(
             v1, v4 = _lo(v1, v4), _hi(v1, v4)
             v1, v3 = _lo(v1, v3), _hi(v1, v3)
             v1, v2 = _lo(v1, v2), _hi(v1, v2)
+            nan |= _nan_keys(v0, v4)
             s0[edge + j] = v0; s1[edge + j] = v1; s2[edge + j] = v2
             s3[edge + j] = v3; s4[edge + j] = v4
         for p in range(2 * r):
@@ -305,6 +319,7 @@ cdef void _network_row(
                 _sort5(&s0[j], &s1[j], &s2[j], &s3[j], &s4[j])
         for j in range(n):
             out[j] = _from_key(_median25(s0 + j, s1 + j, s2 + j, s3 + j, s4 + j, channels))
+    return nan
 
 
 def median_network(
@@ -316,14 +331,16 @@ def median_network(
     key cval,                       # IN value of the constant border (bits, for floats)
     key[:, ::1] out,                # OUT (H, W * C)
 ):
+    """Returns True when a float image held NaN (``out`` is then meaningless)."""
     cdef Py_ssize_t height = out.shape[0], n = out.shape[1], width = n // channels
     cdef Py_ssize_t r = ksize // 2, wp = (width + 2 * r) * channels, y, i
     cdef const key** rows
     cdef key* cvalrow
     cdef key* buf
     cdef bint failed = False
+    cdef int nan_rows = 0
     if height == 0 or n == 0:
-        return
+        return False
     rows = <const key**>malloc((height + 2 * r) * sizeof(key*))
     cvalrow = <key*>malloc(n * sizeof(key))
     if rows == NULL or cvalrow == NULL:
@@ -340,12 +357,14 @@ def median_network(
             if buf == NULL:
                 failed = True
                 continue
-            _network_row(rows + y, &colmap[0], width, channels, ksize, cval, buf, &out[y, 0])
+            nan_rows += _network_row(rows + y, &colmap[0], width, channels, ksize, cval, buf,
+                                     &out[y, 0])
         free(buf)
     free(rows)
     free(cvalrow)
     if failed:
         raise MemoryError()
+    return nan_rows > 0
 
 
 # --------------------------------------------------------------------------- shared by the sliding filters

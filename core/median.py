@@ -93,9 +93,10 @@ def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndar
         raise ValueError(f"ksize must be odd, got {k}")
     border = choice(border, "border", BORDERS)
     cval = _cval(cval, img.dtype)
-    if img.dtype.kind == "f" and img.size and np.isnan(img.min()):   # min propagates NaN
-        raise ValueError("image contains NaN; the median of a window with NaN is undefined")
+    nan_error = "image contains NaN; the median of a window with NaN is undefined"
     if img.size == 0 or k == 1:
+        if img.dtype.kind == "f" and img.size and np.isnan(img.min()):   # min propagates NaN
+            raise ValueError(nan_error)
         return img.copy()
     height, width, channels = img.shape[0], img.shape[1], channels_of(img)
     flat = img.reshape(height, width * channels)
@@ -108,10 +109,13 @@ def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndar
             bits = np.dtype(f"u{img.dtype.itemsize}")
             cval = int(np.asarray(cval, img.dtype).view(bits))
             flat, out = flat.view(bits), out.view(bits)
-        _median.median_network(flat, rowmap, colmap, k, channels, cval, out)
+        if _median.median_network(flat, rowmap, colmap, k, channels, cval, out):
+            raise ValueError(nan_error)   # the networks see every value: no separate NaN pass
         out = out.view(img.dtype)
     else:
         if img.dtype.kind == "f":
+            if np.isnan(img.min()):
+                raise ValueError(nan_error)
             steps = img.size * k * k
             if steps > MAX_SORTED_STEPS:
                 raise ValueError(f"ksize={k} on a {img.dtype} image of shape {img.shape} needs about "

@@ -111,11 +111,19 @@ def test_float_specials(dtype, ksize):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_nan_is_rejected(dtype):
-    image = np.zeros((5, 5), dtype)
-    image[2, 2] = np.nan
+@pytest.mark.parametrize("ksize", [1, 3, 5, 7])
+@pytest.mark.parametrize("where", [(0, 0), (2, 3), (4, 6)])
+@pytest.mark.parametrize("nan", [np.nan, -np.nan, "payload"])
+def test_nan_is_rejected(dtype, ksize, where, nan):
+    image = np.zeros((5, 7, 2), dtype)
+    if nan == "payload":   # a NaN with other mantissa bits and the sign set
+        bits = np.dtype(f"u{np.dtype(dtype).itemsize}")
+        nan = np.array(-np.inf, dtype).view(bits) | bits.type(1)
+        nan = nan.view(dtype)
+    image[where + (1,)] = nan
+    assert np.isnan(image).sum() == 1
     with pytest.raises(ValueError, match="image contains NaN"):
-        median_filter(image, 3)
+        median_filter(image, ksize)
 
 
 def test_salt_and_pepper_removed():
