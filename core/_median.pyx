@@ -337,7 +337,7 @@ def median_network(
     cdef const key** rows
     cdef key* cvalrow
     cdef key* buf
-    cdef bint failed = False
+    cdef Py_ssize_t failed = 0   # a sum over threads (an assignment would be lastprivate)
     cdef int nan_rows = 0
     if height == 0 or n == 0:
         return False
@@ -355,7 +355,7 @@ def median_network(
         buf = <key*>malloc(ksize * wp * sizeof(key))
         for y in prange(height, schedule="static"):
             if buf == NULL:
-                failed = True
+                failed += 1
                 continue
             nan_rows += _network_row(rows + y, &colmap[0], width, channels, ksize, cval, buf,
                                      &out[y, 0])
@@ -641,7 +641,7 @@ def median_sliding(
     cdef Py_ssize_t height = out.shape[0], n = out.shape[1], width = n // channels
     cdef Py_ssize_t wp = width + ksize - 1, t, c, band, y0, y1, nbytes
     cdef char* scratch
-    cdef bint failed = False
+    cdef Py_ssize_t failed = 0   # a sum over threads (an assignment would be lastprivate)
     if height == 0 or n == 0:
         return
     if pixel is uint8_t:
@@ -654,7 +654,7 @@ def median_sliding(
         scratch = <char*>malloc(nbytes)
         for t in prange(channels * bands, schedule="dynamic"):
             if scratch == NULL:
-                failed = True
+                failed += 1
                 continue
             c = t % channels
             band = t // channels

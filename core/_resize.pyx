@@ -124,7 +124,7 @@ def resize_rows(
     cdef Py_ssize_t item = sizeof(int32_t) if sample is uint8_t else sizeof(sample)
     cdef char* rows0
     cdef char* rows1
-    cdef bint failed = False
+    cdef Py_ssize_t failed = 0   # a sum over threads (an assignment would be lastprivate)
     if not ((sample is uint8_t and coef is int16_t) or (sample is float and coef is float)
             or (sample is double and coef is double)):
         raise TypeError("weights must be int16 for a uint8 image and of the image's type otherwise")
@@ -135,7 +135,7 @@ def resize_rows(
         rows1 = <char*>malloc(m * item)
         for band in prange(bands, schedule="dynamic"):
             if rows0 == NULL or rows1 == NULL:
-                failed = True
+                failed += 1
                 continue
             _band(&image[0, 0], n, &xofs0[0], &xofs1[0], &alpha0[0], &alpha1[0], &yofs0[0],
                   &yofs1[0], &beta0[0], &beta1[0], m, channels, _band_start(band, bands, oh),
@@ -235,14 +235,14 @@ def resize_half(
     cdef Py_ssize_t width = image.shape[1] // channels, height = image.shape[0], oy
     cdef Py_ssize_t full = ow if 2 * ow <= width else ow - 1   # output columns with 2 source columns
     cdef uint16_t* sums
-    cdef bint failed = False
+    cdef Py_ssize_t failed = 0   # a sum over threads (an assignment would be lastprivate)
     if oh == 0 or m == 0:
         return
     with nogil, parallel():
         sums = <uint16_t*>malloc(2 * m * sizeof(uint16_t))
         for oy in prange(oh, schedule="static"):
             if sums == NULL:
-                failed = True
+                failed += 1
                 continue
             _half_row(&image[2 * oy, 0], &image[2 * oy + 1, 0] if 2 * oy + 1 < height else NULL,
                       full, ow, channels, half_up, sums, &out[oy, 0])
