@@ -15,6 +15,9 @@ from .gradcheck import numerical_gradient
 from .layers import (batchnorm_backward, batchnorm_forward, dropout_backward, dropout_forward,
                      relu_backward, relu_forward, softmax_loss)
 from .optim import Adam
+# Image: median filter, bilinear resize.
+from .median import median_filter
+from .resize import resize_bilinear
 # Coding: Huffman codes and a block container.
 from .huffman import HuffmanCode, compress, decompress, entropy_bits
 
@@ -31,6 +34,8 @@ __all__ = [
     "dropout_forward", "dropout_backward", "conv2d_forward", "conv2d_backward",
     "max_pool2d_forward", "max_pool2d_backward", "softmax_loss", "Adam",
     "fuse_conv_bn", "fuse_torch_conv_bn", "numerical_gradient",
+    # image
+    "median_filter", "resize_bilinear",
     # coding
     "HuffmanCode", "compress", "decompress", "entropy_bits",
 ]

@@ -29,6 +29,7 @@ BUILTIN_PLUGINS = (
     "shouxie.plugins.arch",
     "shouxie.plugins.coding",
     "shouxie.plugins.nn",
+    "shouxie.plugins.image",
     "shouxie.plugins.rundir",
     "shouxie.plugins.index",
     "shouxie.plugins.summary",
