@@ -15,6 +15,8 @@ DISABLE_AUTOLOAD_ENV = "SHOUXIE_DISABLE_PLUGIN_AUTOLOAD"
 #: One module per algorithm family, then the observers that consume records.
 BUILTIN_PLUGINS = (
     "shouxie.plugins.detection",
+    "shouxie.plugins.cluster",
+    "shouxie.plugins.neighbors",
     "shouxie.plugins.rundir",
     "shouxie.plugins.terminal",
 )
