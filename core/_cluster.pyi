@@ -27,10 +27,15 @@ def cluster_medians(
 ) -> None: ...
 def mean_shift_seeds(
     X: npt.NDArray[np.float64],
-    keys: npt.NDArray[np.int64],
+    cell_keys: npt.NDArray[np.int64],
+    cell_start: npt.NDArray[np.intp],
+    cell_sum: npt.NDArray[np.float64],
+    cell_lo: npt.NDArray[np.float64],
+    cell_hi: npt.NDArray[np.float64],
     grid_shape: npt.NDArray[np.int64],
     grid_origin: npt.NDArray[np.float64],
-    cell: float,
+    side: float,
+    reach: int,
     seeds: npt.NDArray[np.float64],
     bandwidth: float,
     gaussian: bool,

@@ -208,13 +208,15 @@ def cluster_medians(
                     out[j, t] = (max_element(b, b + half)[0] + upper) / 2
 
 
-cdef inline long long _cell(double v, double origin, double cell, long long size) noexcept nogil:
-    """Grid cell of coordinate ``v``, clamped to ``[-2, size + 1]`` (beyond that nothing is near)."""
-    cdef double c = floor((v - origin) / cell)
-    if c < -2:
-        return -2
-    if c > size + 1:
-        return size + 1
+cdef inline long long _cell(double v, double origin, double side, long long size,
+                            long long reach) noexcept nogil:
+    """Grid cell of coordinate ``v``, clamped to ``[-reach - 1, size + reach]`` (beyond that no
+    cell within ``reach`` exists)."""
+    cdef double c = floor((v - origin) / side)
+    if c < -reach - 1:
+        return -reach - 1
+    if c > size + reach:
+        return size + reach
     return <long long>c
 
 
@@ -231,40 +233,50 @@ cdef inline Py_ssize_t _lower_bound(const long long[::1] keys, long long value) 
 
 def mean_shift_seeds(
     const double[:, ::1] X,            # IN (n, d) samples, sorted by grid cell
-    const long long[::1] keys,         # IN (n,) sorted linear grid-cell key of every sample
+    const long long[::1] cell_keys,    # IN (u,) sorted linear keys of the occupied cells
+    const Py_ssize_t[::1] cell_start,  # IN (u + 1,) samples of cell i are X[cell_start[i]:cell_start[i + 1]]
+    const double[:, ::1] cell_sum,     # IN (u, d) sum of the samples of each cell
+    const double[:, ::1] cell_lo,      # IN (u, d) lower corner of each cell's samples (all features)
+    const double[:, ::1] cell_hi,      # IN (u, d) upper corner
     const long long[::1] grid_shape,   # IN (g,) cells along the first g features (g <= d)
     const double[::1] grid_origin,     # IN (g,) lower corner of cell 0
-    double cell,                       # IN cell side (>= the kernel's support radius)
+    double side,                       # IN cell side
+    long long reach,                   # IN cells to scan on each side: reach * side >= support
     const double[:, ::1] seeds,        # IN (m, d) starting points
     double bandwidth,                  # IN kernel bandwidth
     bint gaussian,                     # IN Gaussian weights (support 3 bandwidths) instead of flat
     Py_ssize_t max_iter,               # IN iteration cap per seed
     double[:, ::1] means,              # OUT (m, d) converged means
-    Py_ssize_t[::1] counts,            # OUT (m,) samples within bandwidth at the last step
+    Py_ssize_t[::1] counts,            # OUT (m,) samples within the support at the last step
     Py_ssize_t[::1] n_iter,            # OUT (m,) iterations done
     double[:, :, ::1] work,            # BUFFER (T, 3, d) per-thread mean, old mean, weighted sum
 ):
     """Climb from every seed to a mode of the kernel density of ``X``.
 
     A step replaces the mean by the (weighted) mean of the samples within the support radius
-    of the current mean, found through the grid: the 3^g cells around the mean's cell, a binary
-    search per row of 3 cells along the last grid feature. It stops when the shift is at most
-    ``1e-3 * bandwidth``, when no sample is in range, or after ``max_iter`` steps (the
-    scikit-learn rule: ``max_iter + 1`` means are computed at most).
+    of the current mean. Candidate cells are the ``(2 reach + 1)^g`` around the mean's cell (a
+    binary search per row of cells along the last grid feature); a cell whose bounding box lies
+    entirely outside the support is skipped, one entirely inside (flat kernel) contributes its
+    precomputed sum, and only the cells across the boundary are checked sample by sample, with
+    scikit-learn's rule ``sqrt(sum of squares) <= radius`` (the box tests keep a 1e-9 relative
+    margin, so they never decide a sample that rounding could put on the other side). A seed
+    stops when the shift is at most ``1e-3 * bandwidth``, when no sample is in range, or after
+    ``max_iter`` steps (``max_iter + 1`` means at most, as scikit-learn).
     """
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], m = seeds.shape[0], g = grid_shape.shape[0]
-    cdef Py_ssize_t n_threads = work.shape[0]
-    cdef Py_ssize_t s, t, p, it, tid, combo, n_combos = 1, rem, lo_i, hi_i, within
-    cdef long long base, c, lo_c, hi_c
+    cdef Py_ssize_t n_cells = cell_keys.shape[0], n_threads = work.shape[0]
+    cdef Py_ssize_t s, t, p, u, u0, u1, it, tid, combo, n_combos = 1, rem, within
+    cdef long long span = 2 * reach + 1, base, c, lo_c, hi_c
     cdef double radius = 3 * bandwidth if gaussian else bandwidth
+    cdef double r2_lo = radius * radius * (1 - 1e-9), r2_hi = radius * radius * (1 + 1e-9)
     cdef double stop = 1e-3 * bandwidth, inv_two_var = 1 / (2 * bandwidth * bandwidth)
-    cdef double sq, diff, weight, total, shift
+    cdef double sq, diff, lo, hi, near, far, weight, total, shift
     cdef double* mean
     cdef double* old
     cdef double* acc
     cdef bint outside
     for t in range(g - 1):
-        n_combos *= 3
+        n_combos *= span
     with nogil:
         for s in prange(m, schedule="dynamic", num_threads=n_threads):
             tid = threadid()
@@ -280,48 +292,62 @@ def mean_shift_seeds(
                 total = 0
                 within = 0
                 for combo in range(n_combos):
-                    # cell rows: every offset in {-1, 0, 1} along features 0 .. g-2
+                    # one row of cells: an offset in [-reach, reach] along features 0 .. g-2
                     base = 0
                     rem = combo
                     outside = False
                     for t in range(g - 1):
-                        c = _cell(mean[t], grid_origin[t], cell, grid_shape[t]) + rem % 3 - 1
-                        rem = rem // 3
+                        c = _cell(mean[t], grid_origin[t], side, grid_shape[t], reach) + rem % span - reach
+                        rem = rem // span
                         if c < 0 or c >= grid_shape[t]:
                             outside = True
                         base = base * grid_shape[t] + c
                     if outside:
                         continue
                     if g > 0:
-                        c = _cell(mean[g - 1], grid_origin[g - 1], cell, grid_shape[g - 1])
-                        lo_c = c - 1 if c > 0 else 0
-                        hi_c = c + 1 if c + 1 < grid_shape[g - 1] else grid_shape[g - 1] - 1
+                        c = _cell(mean[g - 1], grid_origin[g - 1], side, grid_shape[g - 1], reach)
+                        lo_c = c - reach if c > reach else 0
+                        hi_c = c + reach if c + reach < grid_shape[g - 1] else grid_shape[g - 1] - 1
                         if lo_c > hi_c:
                             continue
                         base = base * grid_shape[g - 1]
-                        lo_i = _lower_bound(keys, base + lo_c)
-                        hi_i = _lower_bound(keys, base + hi_c + 1)
+                        u0 = _lower_bound(cell_keys, base + lo_c)
+                        u1 = _lower_bound(cell_keys, base + hi_c + 1)
                     else:
-                        lo_i = 0
-                        hi_i = n
-                    for p in range(lo_i, hi_i):
-                        sq = 0
+                        u0 = 0
+                        u1 = n_cells
+                    for u in range(u0, u1):
+                        near = 0
+                        far = 0
                         for t in range(d):
-                            diff = X[p, t] - mean[t]
-                            sq = sq + diff * diff
-                        if sqrt(sq) > radius:
+                            lo = cell_lo[u, t] - mean[t]
+                            hi = cell_hi[u, t] - mean[t]
+                            if lo > 0:
+                                near = near + lo * lo
+                            elif hi < 0:
+                                near = near + hi * hi
+                            far = far + (lo * lo if -lo > hi else hi * hi)
+                        if near > r2_hi:
                             continue
-                        if gaussian:
-                            weight = exp(-sq * inv_two_var)
-                            within = within + (sqrt(sq) <= bandwidth)
-                        else:
-                            weight = 1
+                        if far < r2_lo and not gaussian:
+                            within = within + (cell_start[u + 1] - cell_start[u])
+                            total = total + (cell_start[u + 1] - cell_start[u])
+                            for t in range(d):
+                                acc[t] += cell_sum[u, t]
+                            continue
+                        for p in range(cell_start[u], cell_start[u + 1]):
+                            sq = 0
+                            for t in range(d):
+                                diff = X[p, t] - mean[t]
+                                sq = sq + diff * diff
+                            if sq > r2_hi or (sq >= r2_lo and sqrt(sq) > radius):
+                                continue
                             within = within + 1
-                        total = total + weight
-                        for t in range(d):
-                            acc[t] += weight * X[p, t]
-                if total == 0:
-                    within = 0
+                            weight = exp(-sq * inv_two_var) if gaussian else 1
+                            total = total + weight
+                            for t in range(d):
+                                acc[t] += weight * X[p, t]
+                if within == 0:
                     break
                 shift = 0
                 for t in range(d):

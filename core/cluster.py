@@ -330,21 +330,56 @@ def _bin_seeds(X: np.ndarray, bin_size: float, min_bin_freq: int) -> np.ndarray:
     return seeds * bin_size
 
 
-def _grid(X: np.ndarray, cell: float):
-    """Sort samples by grid cell over their first (up to 3) features: (order, keys, shape, origin)."""
+#: Cells per support radius along each grid feature, by the number of grid features.
+_SUBDIVISIONS = {0: 1, 1: 8, 2: 4, 3: 2}
+
+
+class _Grid(NamedTuple):
+    """Samples sorted by grid cell over their first ``g <= 3`` features, with per-cell sums and
+    bounding boxes (over all features)."""
+
+    order: np.ndarray   # (n,) sample order
+    keys: np.ndarray    # (u,) sorted linear keys of the occupied cells
+    start: np.ndarray   # (u + 1,) cell i holds sorted samples start[i]:start[i + 1]
+    sums: np.ndarray    # (u, d)
+    lo: np.ndarray      # (u, d)
+    hi: np.ndarray      # (u, d)
+    shape: np.ndarray   # (g,) cells per grid feature
+    origin: np.ndarray  # (g,)
+    side: float
+    reach: int          # cells to scan on each side of the mean's cell
+
+
+def _too_many_cells(span: np.ndarray) -> bool:
+    return bool((span > _MAX_CELLS).any()) or np.prod([int(x) for x in span], dtype=object) > _MAX_CELLS
+
+
+def _grid(X: np.ndarray, radius: float) -> _Grid:
+    """Grid of cell side ``radius / s`` over the first features (fewer if the cell count would
+    overflow: with g = 0 every sample is in one cell)."""
     origin = X.min(axis=0)
-    span = np.floor((X.max(axis=0) - origin) / cell).astype(np.float64) + 1
     g = min(X.shape[1], 3)
-    while g and ((span[:g] > _MAX_CELLS).any() or np.prod([int(s) for s in span[:g]], dtype=object) > _MAX_CELLS):
+    while True:
+        reach = _SUBDIVISIONS[g]
+        side = radius / reach
+        span = np.floor((X.max(axis=0)[:g] - origin[:g]) / side) + 1
+        if g == 0 or not _too_many_cells(span):
+            break
         g -= 1
-    shape = span[:g].astype(np.int64)
-    cells = np.floor((X[:, :g] - origin[:g]) / cell).astype(np.int64)
+    shape = span.astype(np.int64)
+    cells = np.floor((X[:, :g] - origin[:g]) / side).astype(np.int64)
     np.clip(cells, 0, shape - 1, out=cells)
     keys = np.zeros(len(X), dtype=np.int64)
     for t in range(g):
         keys = keys * shape[t] + cells[:, t]
     order = np.argsort(keys, kind="stable")
-    return order, keys[order], shape, np.ascontiguousarray(origin[:g])
+    keys = keys[order]
+    Xs = X[order]
+    first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    start = np.r_[first, len(X)].astype(np.intp)
+    return _Grid(order, keys[first], start, np.add.reduceat(Xs, first, axis=0),
+                 np.minimum.reduceat(Xs, first, axis=0), np.maximum.reduceat(Xs, first, axis=0),
+                 shape, np.ascontiguousarray(origin[:g]), side, reach)
 
 
 def _merge_modes(means: np.ndarray, counts: np.ndarray, bandwidth: float) -> np.ndarray:
@@ -407,8 +442,10 @@ def mean_shift(X, bandwidth, *, kernel="flat", seeds=None, bin_seeding=False, mi
     -----
     With the flat kernel this is ``sklearn.cluster.MeanShift``: same stopping rule (shift
     ``<= 1e-3 * bandwidth``), same merging of near-duplicate modes, same seeds. The samples
-    within reach of a mean are found through a grid of cell side equal to the kernel's support
-    over the first (up to three) features, and the seeds climb in parallel.
+    within reach of a mean are found through a grid over the first (up to three) features:
+    cells wholly outside the support are skipped, cells wholly inside contribute precomputed
+    sums (flat kernel), only boundary cells are checked sample by sample; seeds climb in
+    parallel.
     """
     X = samples(X, "X")
     n, d = X.shape
@@ -426,15 +463,15 @@ def mean_shift(X, bandwidth, *, kernel="flat", seeds=None, bin_seeding=False, mi
         return np.empty((0, d), dtype=X.dtype), np.empty(0, dtype=np.intp)
 
     gaussian = kernel == "gaussian"
-    cell = 3 * bandwidth if gaussian else bandwidth
     Xd = X.astype(np.float64)
-    order, keys, shape, origin = _grid(Xd, cell)
+    grid = _grid(Xd, 3 * bandwidth if gaussian else bandwidth)
     m = len(seeds)
     means = np.empty((m, d))
     counts = np.empty(m, dtype=np.intp)
     n_iter = np.empty(m, dtype=np.intp)
     n_threads = _cluster.max_threads()
-    _cluster.mean_shift_seeds(np.ascontiguousarray(Xd[order]), keys, shape, origin, cell,
+    _cluster.mean_shift_seeds(np.ascontiguousarray(Xd[grid.order]), grid.keys, grid.start, grid.sums,
+                              grid.lo, grid.hi, grid.shape, grid.origin, grid.side, grid.reach,
                               np.ascontiguousarray(seeds, dtype=np.float64), bandwidth, gaussian,
                               max_iter, means, counts, n_iter, np.empty((n_threads, 3, d)))
     reached = counts > 0

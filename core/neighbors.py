@@ -47,9 +47,14 @@ def _search(Q: np.ndarray, D: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarra
         return best_sq, best_idx
     queries = _pad_rows(Q, 4)
     data = _pad_rows(D, 8)
+    q_norms = np.einsum("ij,ij->i", queries, queries)
+    d_norms = np.einsum("ij,ij->i", data, data)
+    for name, norms in (("queries", q_norms), ("data", d_norms)):
+        if not np.isfinite(norms).all():
+            raise ValueError(f"{name} has points too far from the origin: their squared norm "
+                             "overflows float64 (|x| above ~1e154)")
     panels = np.ascontiguousarray(data.reshape(-1, 8, D.shape[1]).transpose(0, 2, 1))
-    _neighbors.knn_sq(queries, np.einsum("ij,ij->i", queries, queries), panels,
-                      np.einsum("ij,ij->i", data, data), D.shape[0], best_sq, best_idx)
+    _neighbors.knn_sq(queries, q_norms, panels, d_norms, D.shape[0], best_sq, best_idx)
     return best_sq, best_idx
 
 

@@ -226,6 +226,12 @@ def test_mean_shift_huge_spread_and_float32():
     np.testing.assert_array_equal(labels, ref.labels_)
     c32, _ = mean_shift(X[:50].astype(np.float32), 3.0)
     assert c32.dtype == np.float32
+    # a spread too wide for any grid: every sample in one cell
+    X = np.concatenate([X[:50], rng.normal(size=(20, 2)) * 1e100 + 1e120])
+    ref = sklearn_mean_shift(X, 3.0)
+    centers, labels = mean_shift(X, 3.0)
+    np.testing.assert_allclose(centers, ref.cluster_centers_, rtol=1e-6)
+    np.testing.assert_array_equal(labels, ref.labels_)
 
 
 def plain_gaussian_mode(X, seed, bandwidth, max_iter=300):
