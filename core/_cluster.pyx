@@ -155,7 +155,8 @@ def anchor_assign(
     cdef real w, h, inter, iou, best
     cdef int label
     with nogil:
-        for i in prange(n, schedule="static", use_threads_if=n * k > 16384):
+        # one pass over 100k boxes takes ~1 ms: threads only pay off well above that
+        for i in prange(n, schedule="static", use_threads_if=n * k > 4194304):
             w = wh[i, 0]
             h = wh[i, 1]
             best = -1

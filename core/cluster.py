@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _cluster
 from ._validation import choice, float_array, integer, real_number
-from .neighbors import knn_search
+from .neighbors import knn_search, samples
 
 KMEANS_INITS = ("k-means++", "random")
 
@@ -34,14 +34,6 @@ class AnchorResult(NamedTuple):
     labels: np.ndarray   #: (n,) int32 index of each box's best anchor
     mean_iou: float      #: mean over boxes of the IoU with their best anchor
     n_iter: int          #: update steps run
-
-
-def samples(x, name: str) -> np.ndarray:
-    """Validate an ``(n, d)`` array of finite samples (float32 kept, other reals as float64)."""
-    arr = float_array(x, name)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must have shape (n_samples, n_features), got {arr.shape}")
-    return arr
 
 
 def n_clusters(k, n: int, name: str) -> int:

@@ -12,16 +12,17 @@ import numpy as np
 from . import _neighbors
 from ._validation import common_float_dtype, float_array, integer
 
-def _points(x, name: str) -> np.ndarray:
+def samples(x, name: str) -> np.ndarray:
+    """Validate an ``(n, d)`` array of finite samples (float32 kept, other reals as float64)."""
     arr = float_array(x, name)
     if arr.ndim != 2:
-        raise ValueError(f"{name} must have shape (n, n_features), got {arr.shape}")
+        raise ValueError(f"{name} must have shape (n_samples, n_features), got {arr.shape}")
     return arr
 
 
 def _search_args(queries, data, k):
-    Q = _points(queries, "queries")
-    D = _points(data, "data")
+    Q = samples(queries, "queries")
+    D = samples(data, "data")
     if Q.shape[1] != D.shape[1]:
         raise ValueError(f"queries and data must have the same number of features, "
                          f"got {Q.shape[1]} and {D.shape[1]}")

@@ -101,7 +101,7 @@ def test_empty_queries_and_non_contiguous_input():
         (np.zeros((2, 2)), np.zeros((4, 3)), 1, ValueError, "same number of features"),
         ([[np.nan, 0, 0]], np.zeros((4, 3)), 1, ValueError, "queries contains NaN"),
         (np.zeros((2, 3)), [[0, np.inf, 0]], 1, ValueError, "data contains NaN or infinity"),
-        (np.zeros(3), np.zeros((4, 3)), 1, ValueError, r"queries must have shape \(n, n_features\)"),
+        (np.zeros(3), np.zeros((4, 3)), 1, ValueError, r"queries must have shape \(n_samples, n_features\)"),
         (np.zeros((2, 3)), np.zeros((0, 3)), 1, ValueError, "k must be <="),
         (np.zeros((2, 3)), [[1e200, 0, 0]], 1, ValueError, "data has points too far from the origin"),
     ],
