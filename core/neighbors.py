@@ -15,8 +15,9 @@ from ._validation import common_float_dtype, float_array, integer
 def samples(x, name: str) -> np.ndarray:
     """Validate an ``(n, d)`` array of finite samples (float32 kept, other reals as float64)."""
     arr = float_array(x, name)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must have shape (n_samples, n_features), got {arr.shape}")
+    if arr.ndim != 2 or arr.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (n_samples, n_features) with n_features >= 1, "
+                         f"got {arr.shape}")
     return arr
 
 

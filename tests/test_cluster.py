@@ -107,6 +107,7 @@ def test_kmeans_seed_is_deterministic_and_views_work():
         (dict(X=np.zeros((0, 2)), k=1), ValueError, "k must be <="),
         (dict(X=[[0, np.nan]], k=1), ValueError, "X contains NaN"),
         (dict(X=np.zeros(3), k=1), ValueError, r"X must have shape \(n_samples, n_features\)"),
+        (dict(X=np.zeros((3, 0)), k=1), ValueError, "with n_features >= 1"),
         (dict(X=np.zeros((3, 2)), k=2, init=np.zeros((3, 2))), ValueError, r"init must have shape \(k, n_features\)"),
         (dict(X=np.zeros((3, 2)), k=2, init="kmeans"), ValueError, "init must be one of"),
         (dict(X=np.zeros((3, 2)), k=2, tol=-1), ValueError, "tol must be >= 0"),
