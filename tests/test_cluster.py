@@ -1,5 +1,8 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from shouxie.core import anchor_kmeans, kmeans, mean_shift
 
@@ -304,3 +307,38 @@ def test_plugin_ops_agree_with_references():
     wh = ops["data.box_sizes"](n=1000, seed=0)["wh"]
     assert wh.shape == (1000, 2) and (wh >= 1).all()
     assert 0 < ops["cluster.anchor_kmeans"](wh=wh, k=9, seed=0)["mean_iou"] <= 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 25), st.integers(1, 3)), elements=st.integers(-4, 4).map(float)),
+       st.sampled_from([0.5, 1.0, 2.0]), st.booleans())
+def test_mean_shift_fuzz_against_sklearn(X, bandwidth, bin_seeding):
+    # integer coordinates: many samples exactly on the bandwidth boundary and many equal modes
+    ref = sklearn_mean_shift(X, bandwidth, bin_seeding=bin_seeding)
+    centers, labels = mean_shift(X, bandwidth, bin_seeding=bin_seeding)
+    np.testing.assert_allclose(centers, ref.cluster_centers_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(labels, ref.labels_)
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 30), st.integers(1, 4)), elements=st.integers(-5, 5).map(float)),
+       st.integers(1, 6), st.integers(0, 3))
+def test_kmeans_fuzz_invariants(X, k, seed):
+    k = min(k, len(X))
+    got = kmeans(X, k, seed=seed, max_iter=50)
+    assert np.isfinite(got.centers).all() and got.labels.min() >= 0 and got.labels.max() < k
+    d2 = ((X[:, None, :] - got.centers[None]) ** 2).sum(-1)
+    assert np.allclose(d2[np.arange(len(X)), got.labels], d2.min(1))  # nearest centre (up to ties)
+    assert got.inertia == pytest.approx(d2.min(1).sum(), rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 40), st.just(2)), elements=st.integers(1, 6).map(float)),
+       st.integers(1, 5), st.sampled_from(["median", "mean"]))
+def test_anchor_kmeans_fuzz_invariants(wh, k, update):
+    k = min(k, len(wh))
+    got = anchor_kmeans(wh, k, update=update, seed=0, max_iter=100)
+    assert np.isfinite(got.anchors).all() and (got.anchors > 0).all()
+    iou = corner_iou(wh, got.anchors)
+    np.testing.assert_allclose(iou[np.arange(len(wh)), got.labels], iou.max(1), rtol=1e-12)
+    assert got.mean_iou == pytest.approx(iou.max(1).mean(), rel=1e-12)
