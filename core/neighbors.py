@@ -33,30 +33,24 @@ def _search_args(queries, data, k):
     return Q, D, k
 
 
-def _pad_rows(a: np.ndarray, multiple: int) -> np.ndarray:
-    """``a`` as float64 with zero rows appended up to a multiple of ``multiple`` rows."""
-    rows = -(-a.shape[0] // multiple) * multiple
-    out = np.zeros((rows, a.shape[1]))
-    out[: a.shape[0]] = a
-    return out
-
-
 def _search(Q: np.ndarray, D: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Validated search: squared distances (float64) and indices, both (len(Q), k)."""
     best_sq = np.full((Q.shape[0], k), np.inf)
     best_idx = np.full((Q.shape[0], k), -1, dtype=np.intp)
     if Q.shape[0] == 0:
         return best_sq, best_idx
-    queries = _pad_rows(Q, 4)
-    data = _pad_rows(D, 8)
+    queries = np.zeros((-(-Q.shape[0] // 4) * 4, Q.shape[1]))  # padded to whole quads
+    queries[: Q.shape[0]] = Q
     q_norms = np.einsum("ij,ij->i", queries, queries)
-    d_norms = np.einsum("ij,ij->i", data, data)
-    for name, norms in (("queries", q_norms), ("data", d_norms)):
+    n_panels = -(-D.shape[0] // 8)
+    panels = np.empty((n_panels, D.shape[1], 8))
+    d_norms = np.empty(n_panels * 8)
+    _neighbors.pack_panels(D, panels, d_norms)
+    for name, norms in (("queries", q_norms), ("data", d_norms[: D.shape[0]])):
         if not np.isfinite(norms).all():
             raise ValueError(f"{name} has points too far from the origin: their squared norm "
                              "overflows float64 (|x| above ~1e154)")
-    panels = np.ascontiguousarray(data.reshape(-1, 8, D.shape[1]).transpose(0, 2, 1))
-    _neighbors.knn_sq(queries, q_norms, panels, d_norms, D.shape[0], best_sq, best_idx)
+    _neighbors.knn_sq(queries, q_norms, panels, d_norms, best_sq, best_idx)
     return best_sq, best_idx
 
 
