@@ -209,6 +209,26 @@ def cluster_medians(
                     out[j, t] = (max_element(b, b + half)[0] + upper) / 2
 
 
+cdef extern from *:
+    """
+    // x * x rounded on its own: the empty asm keeps the compiler from fusing it into a
+    // following addition (an FMA), so sums of squares round as scikit-learn's KD-tree computes them.
+    static inline double shouxie_square(double x) {
+        double p = x * x;
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+        __asm__("" : "+x"(p));
+    #elif defined(__GNUC__) && defined(__aarch64__)
+        __asm__("" : "+w"(p));
+    #else
+        volatile double v = p;
+        p = v;
+    #endif
+        return p;
+    }
+    """
+    double square "shouxie_square"(double x) noexcept nogil
+
+
 cdef inline long long _cell(double v, double origin, double side, long long size,
                             long long reach) noexcept nogil:
     """Grid cell of coordinate ``v``, clamped to ``[-reach - 1, size + reach]`` (beyond that no
@@ -259,8 +279,9 @@ def mean_shift_seeds(
     binary search per row of cells along the last grid feature); a cell whose bounding box lies
     entirely outside the support is skipped, one entirely inside (flat kernel) contributes its
     precomputed sum, and only the cells across the boundary are checked sample by sample, with
-    scikit-learn's rule ``sqrt(sum of squares) <= radius`` (the box tests keep a 1e-9 relative
-    margin, so they never decide a sample that rounding could put on the other side). A seed
+    the rule of scikit-learn's KD-tree, ``sum of squared differences <= radius^2`` summed in
+    feature order (the box tests keep a 1e-9 relative margin, so they never decide a sample that
+    rounding could put on the other side). A seed
     stops when the shift is at most ``1e-3 * bandwidth``, when no sample is in range, or after
     ``max_iter`` steps (``max_iter + 1`` means at most, as scikit-learn).
     """
@@ -269,9 +290,9 @@ def mean_shift_seeds(
     cdef Py_ssize_t s, t, p, u, u0, u1, it, tid, combo, n_combos = 1, rem, within
     cdef long long span = 2 * reach + 1, base, c, lo_c, hi_c
     cdef double radius = 3 * bandwidth if gaussian else bandwidth
-    cdef double r2_lo = radius * radius * (1 - 1e-9), r2_hi = radius * radius * (1 + 1e-9)
+    cdef double r2 = radius * radius, r2_lo = r2 * (1 - 1e-9), r2_hi = r2 * (1 + 1e-9)
     cdef double stop = 1e-3 * bandwidth, inv_two_var = 1 / (2 * bandwidth * bandwidth)
-    cdef double sq, diff, lo, hi, near, far, weight, total, shift
+    cdef double sq, lo, hi, near, far, weight, total, shift
     cdef double* mean
     cdef double* old
     cdef double* acc
@@ -339,9 +360,8 @@ def mean_shift_seeds(
                         for p in range(cell_start[u], cell_start[u + 1]):
                             sq = 0
                             for t in range(d):
-                                diff = X[p, t] - mean[t]
-                                sq = sq + diff * diff
-                            if sq > r2_hi or (sq >= r2_lo and sqrt(sq) > radius):
+                                sq = sq + square(X[p, t] - mean[t])
+                            if sq > r2:
                                 continue
                             within = within + 1
                             weight = exp(-sq * inv_two_var) if gaussian else 1
