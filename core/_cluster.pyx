@@ -100,12 +100,17 @@ def lloyd_iter(
     cdef real* local_counts
     if n == 0:
         return
+    cdef int[::1] failed = np.zeros(1, dtype=np.intc)
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
         work = <real*>malloc((d + 2) * chunk * sizeof(real))
         local_sums = <real*>calloc(k * d, sizeof(real))
         local_counts = <real*>calloc(k, sizeof(real))
+        if work == NULL or local_sums == NULL or local_counts == NULL:
+            failed[0] = 1
         for c in prange(n_chunks, schedule="static"):
+            if work == NULL or local_sums == NULL or local_counts == NULL:
+                continue  # every thread must still reach the loop; the caller gets MemoryError
             start = c * chunk
             rows = chunk if start + chunk < n else n - start
             chunk_labels(&X[start, 0], rows, d, &centers[0, 0], &center_norms[0], k,
@@ -116,7 +121,7 @@ def lloyd_iter(
                     local_counts[label] += 1
                     for t in range(d):
                         local_sums[label * d + t] += X[i, t]
-        if update:
+        if update and local_sums != NULL and local_counts != NULL:
             for j in range(k):
                 counts[tid, j] = local_counts[j]
                 for f in range(d):
@@ -124,6 +129,8 @@ def lloyd_iter(
         free(work)
         free(local_sums)
         free(local_counts)
+    if failed[0]:
+        raise MemoryError(f"k-means needs {k} x {d} sums per thread and could not allocate them")
 
 
 def inertia(

@@ -1,6 +1,7 @@
 """Compiled nearest-neighbour kernels. Inputs are validated by :mod:`shouxie.core.neighbors`."""
 from cython.parallel cimport prange
 from libc.math cimport INFINITY
+cimport openmp
 
 cdef extern from *:
     """
@@ -143,7 +144,10 @@ def knn_sq(
     """
     cdef Py_ssize_t q = best_sq.shape[0], k = best_sq.shape[1], d = queries.shape[1]
     cdef Py_ssize_t n_panels = panels.shape[0], qc = QUERY_CHUNK, pb = PANEL_BLOCK
-    cdef Py_ssize_t n_chunks = (q + qc - 1) // qc
+    cdef Py_ssize_t n_chunks
+    while qc > 4 and (q + qc - 1) // qc < 2 * openmp.omp_get_max_threads():
+        qc //= 2  # smaller chunks (still whole quads) so that few queries still use every thread
+    n_chunks = (q + qc - 1) // qc
     cdef Py_ssize_t c, blk, b0, b1, qq, quad, q0, q1
     if q == 0 or n_panels == 0:
         return
