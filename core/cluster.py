@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _cluster
 from ._validation import choice, float_array, integer, real_number
-from .neighbors import knn_search, samples
+from .neighbors import samples
 
 KMEANS_INITS = ("k-means++", "random")
 
@@ -423,7 +423,8 @@ def mean_shift(X, bandwidth, *, kernel="flat", seeds=None, bin_seeding=False, mi
         Modes by decreasing intensity (samples within the kernel's support at convergence);
         a mode within ``bandwidth`` of a stronger one is dropped.
     labels : ndarray, shape (n,)
-        Index of each sample's nearest centre (intp), or -1 as described above.
+        Index of each sample's nearest centre (intp; the smaller index on a tie), or -1 as
+        described above.
 
     Raises
     ------
@@ -475,9 +476,21 @@ def mean_shift(X, bandwidth, *, kernel="flat", seeds=None, bin_seeding=False, mi
     if not reached.any():
         raise ValueError(f"no sample is within bandwidth={bandwidth} of any seed; "
                          "use other seeds or a larger bandwidth")
-    centers = _merge_modes(means[reached], counts[reached], bandwidth).astype(X.dtype)
-    distances, nearest = knn_search(X, centers, 1)
-    labels = nearest[:, 0].astype(np.intp)
+    modes = _merge_modes(means[reached], counts[reached], bandwidth)
+    labels, distances = _nearest_mode(Xd, modes)
     if not cluster_all:
-        labels[distances[:, 0] > bandwidth] = -1
-    return centers, labels
+        labels[distances > bandwidth] = -1
+    return modes.astype(X.dtype), labels
+
+
+def _nearest_mode(X: np.ndarray, modes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of (and distance to) each sample's nearest mode, from exact differences as
+    scikit-learn's KD-tree computes them (the smaller index on a tie)."""
+    labels = np.empty(len(X), dtype=np.intp)
+    distances = np.empty(len(X))
+    step = max(1, 2 ** 22 // (len(modes) * X.shape[1]))
+    for start in range(0, len(X), step):
+        sq = ((X[start:start + step, None, :] - modes[None]) ** 2).sum(axis=2)
+        labels[start:start + step] = sq.argmin(axis=1)
+        distances[start:start + step] = np.sqrt(sq[np.arange(len(sq)), labels[start:start + step]])
+    return labels, distances
