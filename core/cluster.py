@@ -75,15 +75,16 @@ def _kmeans_plusplus(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndar
     return X[chosen].copy()
 
 
-def _initial_centers(X: np.ndarray, k: int, init, rng: np.random.Generator) -> np.ndarray:
+def _initial_centers(Xc: np.ndarray, mean: np.ndarray, k: int, init, rng: np.random.Generator) -> np.ndarray:
+    """Initial centres in the frame of the centred samples ``Xc = X - mean``."""
     if isinstance(init, str):
         if choice(init, "init", KMEANS_INITS) == "k-means++":
-            return _kmeans_plusplus(X, k, rng)
-        return X[rng.choice(len(X), size=k, replace=False)].copy()
-    centers = float_array(init, "init").astype(X.dtype)
-    if centers.shape != (k, X.shape[1]):
-        raise ValueError(f"init must have shape (k, n_features) = {(k, X.shape[1])}, got {centers.shape}")
-    return centers
+            return _kmeans_plusplus(Xc, k, rng)
+        return Xc[rng.choice(len(Xc), size=k, replace=False)].copy()
+    centers = float_array(init, "init").astype(Xc.dtype)
+    if centers.shape != (k, Xc.shape[1]):
+        raise ValueError(f"init must have shape (k, n_features) = {(k, Xc.shape[1])}, got {centers.shape}")
+    return centers - mean
 
 
 def _relocate_empty(X, centers_old, sums, counts, labels) -> None:
@@ -148,12 +149,10 @@ def kmeans(X, k, *, init="k-means++", max_iter=300, tol=1e-4, seed=None) -> KMea
     max_iter = integer(max_iter, "max_iter", low=1)
     tol = real_number(tol, "tol", low=0)
     rng = np.random.default_rng(seed)
-    centers = _initial_centers(X, k, init, rng)
     dtype = X.dtype
-
     mean = X.mean(axis=0)
     Xc = X - mean
-    centers = centers - mean
+    centers = _initial_centers(Xc, mean, k, init, rng)
     tol = float(np.mean(np.var(X, axis=0)) * tol) if tol else 0.0
 
     n_threads = _cluster.max_threads()
