@@ -78,6 +78,14 @@ def test_kmeans_plusplus_finds_separated_blobs():
     assert got.inertia < 200 * 4
 
 
+def test_kmeans_far_from_origin_is_translation_invariant():
+    X = blob_data(seed=12)
+    near, far = kmeans(X, 5, seed=4), kmeans(X + 1e6, 5, seed=4)
+    np.testing.assert_array_equal(near.labels, far.labels)
+    np.testing.assert_allclose(far.centers - 1e6, near.centers, atol=1e-6)
+    assert far.inertia == pytest.approx(near.inertia, rel=1e-6)
+
+
 def test_kmeans_random_init_without_replacement():
     X = np.arange(10.0).reshape(5, 2)
     got = kmeans(X, 5, init="random", seed=3)  # any duplicate draw would leave a cluster empty
