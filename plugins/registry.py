@@ -38,6 +38,8 @@ class OpRegistry:
 
     def __init__(self) -> None:
         self._ops: dict[str, Op] = {}
+        #: Third-party plugins that failed to load (``PluginFailure``): why an op may be missing.
+        self.failures: tuple[Any, ...] = ()
 
     def add(self, name: str, func: Callable[..., Any], *, plugin: str, summary: str | None = None) -> Op:
         """Register ``func`` as op ``name`` (``family.op``, lowercase, dotted)."""
@@ -46,15 +48,24 @@ class OpRegistry:
                              "(lowercase letters, digits, underscores, dot-separated)")
         if not callable(func):
             raise TypeError(f"op {name!r} from plugin {plugin!r} is not callable")
-        if name in self._ops:
-            raise DuplicateOpError(f"op {name!r} is registered by both plugin "
-                                   f"{self._ops[name].plugin!r} and plugin {plugin!r}")
+        self._check_free(name, plugin)
         doc = inspect.getdoc(func) or ""
         if summary is None:
             summary = doc.strip().splitlines()[0] if doc.strip() else ""
         op = Op(name, func, plugin, summary, inspect.signature(func))
         self._ops[name] = op
         return op
+
+    def update(self, other: OpRegistry) -> None:
+        """Add every op of ``other``, or none of them if one of their names is already taken."""
+        for op in other:
+            self._check_free(op.name, op.plugin)
+        self._ops.update(other._ops)
+
+    def _check_free(self, name: str, plugin: str) -> None:
+        if name in self._ops:
+            raise DuplicateOpError(f"op {name!r} is registered by both plugin "
+                                   f"{self._ops[name].plugin!r} and plugin {plugin!r}")
 
     def get(self, name: str) -> Op:
         """The op called ``name``; ``KeyError`` with a did-you-mean when there is none."""
@@ -64,10 +75,17 @@ class OpRegistry:
             raise KeyError(self.missing_message(name)) from None
 
     def missing_message(self, name: str) -> str:
-        """Why there is no op ``name``, with a did-you-mean."""
+        """Why there is no op ``name``: a did-you-mean, and the plugins that failed to load."""
         close = difflib.get_close_matches(str(name), list(self._ops), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"unknown op {name!r}{hint}"
+        message = f"unknown op {name!r}{hint}"
+        if self.failures:
+            family = str(name).split(".")[0]
+            culprits = [f for f in self.failures
+                        if family in (f.plugin, f.distribution and f.distribution.name)]
+            failed = "; ".join(str(f) for f in culprits or self.failures)
+            message += f"; it is probably missing because {failed}" if culprits else f"; note: {failed}"
+        return message
 
     def __contains__(self, name: object) -> bool:
         return name in self._ops

@@ -1,51 +1,63 @@
-"""Built-in observer: a start line and a summary table on the terminal."""
+"""Built-in observer: progress on stderr and a summary table on stdout.
+
+On a terminal, a tqdm progress bar; otherwise one log line per record. ``--quiet`` silences both
+and the table.
+"""
 from __future__ import annotations
 
 import sys
 
+from tqdm import tqdm
+
 from .hookspecs import hookimpl
+from .summary import TABLE_HEADER, format_point, format_seconds, format_table, table_rows
+
+#: The progress bar of each run in progress, by run id.
+_BARS: dict[str, tqdm] = {}
 
 
-def format_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
-
-
-def _format_metrics(metrics: dict) -> str:
-    return " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())
-
-
-def summary_rows(records: list[dict]) -> list[tuple[str, ...]]:
-    rows = []
-    for r in records:
-        point = ",".join(f"{k}={v}" for k, v in r["point"].items()) or "-"
-        median = r["time_s"]["median"] if r["time_s"] else None
-        detail = _format_metrics(r["metrics"]) if r["status"] == "ok" else (r["error"] or "")
-        rows.append((point, r["step"], r["op"], r["status"], format_seconds(median), detail))
-    return rows
-
-
-def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+def _quiet(run) -> bool:
+    return bool(run.options.get("quiet"))
 
 
 @hookimpl
 def shouxie_run_started(run):
+    if _quiet(run):
+        return
     steps = len(run.config.steps)
-    print(f"shouxie: {run.name}: {len(run.points)} point(s) x {steps} step(s) -> {run.dir}",
-          file=sys.stderr)
+    what = "resuming" if run.resumed else "running"
+    print(f"shouxie: {what} {run.name}: {len(run.points)} point(s) x {steps} step(s), "
+          f"{run.total} record(s) -> {run.dir}", file=sys.stderr)
+    if sys.stderr.isatty():
+        _BARS[run.run_id] = tqdm(total=run.total, initial=len(run.records), desc=run.name,
+                                 unit="rec", file=sys.stderr, dynamic_ncols=True)
+
+
+@hookimpl
+def shouxie_record(record, run):
+    if _quiet(run):
+        return
+    bar = _BARS.get(run.run_id)
+    if bar is not None:
+        bar.set_postfix_str(f"{record['step']} {record['op']} {record['status']}", refresh=False)
+        bar.update(1)
+        return
+    median = format_seconds(record["time_s"]["median"]) if record["time_s"] else "-"
+    line = (f"[{len(run.records)}/{run.total}] {format_point(record['point'])} {record['step']} "
+            f"{record['op']}: {record['status']} {median}")
+    if record["error"]:
+        line += f" ({record['error']})"
+    print(line, file=sys.stderr, flush=True)
 
 
 @hookimpl
 def shouxie_run_finished(run, summary):
-    header = ("point", "step", "op", "status", "median", "metrics / error")
-    print(format_table(header, summary_rows(run.records)))
+    bar = _BARS.pop(run.run_id, None)
+    if bar is not None:
+        bar.close()
+    if _quiet(run):
+        return
+    print(format_table(TABLE_HEADER, table_rows(run.records)))
     counts = ", ".join(f"{n} {s}" for s, n in summary["counts"].items() if n)
-    print(f"\n{run.name}: {counts or 'no records'} in {summary['wall_time_s']:.2f} s; results in {run.dir}")
+    print(f"\n{run.name}: {summary['status']}: {counts or 'no records'} in "
+          f"{summary['wall_time_s']:.2f} s; results in {run.dir}")

@@ -72,6 +72,7 @@ def test_sweep_value_keeps_its_type(write_config, tmp_path, pm):
     pm.register(Probe())
     cfg = write_config("""
         name: types
+        min_time: 0     # one call per sample: the probe sees each value once
         sweep: {v: [3, 0.5, "a"]}
         steps:
           - {name: p, op: test.probe, params: {value: "${v}", text: "v=${v}"}}
@@ -195,6 +196,7 @@ def test_builtin_variables_seed_and_run_dir(write_config, tmp_path, pm):
     cfg = write_config("""
         name: where
         seed: 3
+        min_time: 0
         sweep: {k: [1, 2]}
         steps:
           - {name: w, op: test.where, params: {path: "${run_dir}/out.png", seed: "${seed}"}}

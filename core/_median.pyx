@@ -1,0 +1,676 @@
+"""Compiled median-filter kernels. Inputs are validated by :mod:`shouxie.core.median`.
+
+An image is viewed as ``(H, W * C)`` rows of interleaved channels. The border is never
+materialised: ``rowmap`` (length ``H + k - 1``) and ``colmap`` (length ``W + k - 1``) give the
+source row / column of every padded row / column, ``-1`` meaning the constant ``cval``. The
+algorithm depends on the window and the dtype:
+
+* ``median_network``: k = 3 and 5, every dtype (floats as order-preserving integer keys of their
+  bits). Each output row first sorts the k values of every padded column (shared by the k
+  windows that contain that column), then a min/max network over the k sorted columns selects
+  the median; the inner loops run over a whole row so the compiler vectorises them.
+* ``median_sliding``: k >= 7.
+
+  - uint8: Perreault & Hebert's constant-time filter. One 256-bin (16 coarse + 256 fine)
+    histogram per padded column, slid down the rows, and a kernel histogram slid along the row
+    whose fine bins are refreshed only in the coarse bucket that holds the median.
+  - uint16 / int16: Huang's sliding histogram with two levels (256 coarse buckets of 256 bins):
+    O(k) updates per pixel; the median's coarse bucket follows the window, so the fine scan
+    stays inside one bucket (and starts from its nearer end).
+  - float32 / float64: sorted windows. Every padded column is kept sorted as it slides down and
+    the window as it slides along the row: one merge pass removes the leaving column and inserts
+    the entering one, O(k^2) per pixel instead of a sort.
+"""
+from cython.parallel cimport parallel, prange
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+
+ctypedef fused pixel:
+    uint8_t
+    uint16_t
+    int16_t
+    float
+    double
+
+# The networks run on integers: float32 / float64 images arrive as their uint32 / uint64 bit
+# patterns and are mapped to keys whose unsigned order is the float order (NaN is rejected
+# by the wrapper), so min/max are single integer instructions.
+ctypedef fused key:
+    uint8_t
+    uint16_t
+    int16_t
+    uint32_t
+    uint64_t
+
+
+cdef inline key _lo(key a, key b) noexcept nogil:
+    return a if a < b else b
+
+
+cdef inline key _hi(key a, key b) noexcept nogil:
+    return b if a < b else a
+
+
+cdef inline key _med3(key a, key b, key c) noexcept nogil:
+    return _hi(_lo(a, b), _lo(_hi(a, b), c))
+
+
+cdef inline key _to_key(key u) noexcept nogil:
+    # float bits -> order-preserving unsigned key: flip every bit of negatives, the sign of the rest
+    if key is uint32_t:
+        return u ^ (<uint32_t>(<int32_t>u >> 31) | 0x80000000u)
+    elif key is uint64_t:
+        return u ^ (<uint64_t>(<int64_t>u >> 63) | 0x8000000000000000u)
+    else:
+        return u
+
+
+cdef inline key _from_key(key k) noexcept nogil:
+    if key is uint32_t:
+        return k ^ (~<uint32_t>(<int32_t>k >> 31) | 0x80000000u)
+    elif key is uint64_t:
+        return k ^ (~<uint64_t>(<int64_t>k >> 63) | 0x8000000000000000u)
+    else:
+        return k
+
+
+# --------------------------------------------------------------------------- k = 3, 5: networks
+cdef inline int _nan_keys(key lo, key hi) noexcept nogil:
+    # Float keys: NaN sorts below the key of -inf or above the key of +inf.
+    if key is uint32_t:
+        return (lo < 0x007FFFFFu) | (hi > 0xFF800000u)
+    elif key is uint64_t:
+        return (lo < 0x000FFFFFFFFFFFFFu) | (hi > 0xFFF0000000000000u)
+    else:
+        return 0
+
+
+cdef inline void _sort3(key* a, key* b, key* c) noexcept nogil:
+    cdef key x = a[0], y = b[0], z = c[0], t
+    t = _lo(x, y); y = _hi(x, y); x = t
+    t = _lo(y, z); z = _hi(y, z); y = t
+    t = _lo(x, y); y = _hi(x, y); x = t
+    a[0] = x; b[0] = y; c[0] = z
+
+
+cdef inline void _sort5(key* a, key* b, key* c, key* d, key* e) noexcept nogil:
+    # Knuth's optimal 9-comparator network for 5 inputs.
+    cdef key v0 = a[0], v1 = b[0], v2 = c[0], v3 = d[0], v4 = e[0]
+    v0, v1 = _lo(v0, v1), _hi(v0, v1)
+    v3, v4 = _lo(v3, v4), _hi(v3, v4)
+    v2, v4 = _lo(v2, v4), _hi(v2, v4)
+    v2, v3 = _lo(v2, v3), _hi(v2, v3)
+    v0, v3 = _lo(v0, v3), _hi(v0, v3)
+    v0, v2 = _lo(v0, v2), _hi(v0, v2)
+    v1, v4 = _lo(v1, v4), _hi(v1, v4)
+    v1, v3 = _lo(v1, v3), _hi(v1, v3)
+    v1, v2 = _lo(v1, v2), _hi(v1, v2)
+    a[0] = v0; b[0] = v1; c[0] = v2; d[0] = v3; e[0] = v4
+
+
+cdef inline key _median9(
+    const key* s0, const key* s1, const key* s2, Py_ssize_t step
+) noexcept nogil:
+    # Three sorted columns (s0 <= s1 <= s2 at offsets 0, step, 2 * step): the median of the nine
+    # is the median of (largest low, median of the middles, smallest high).
+    return _med3(
+        _hi(_hi(s0[0], s0[step]), s0[2 * step]),
+        _med3(s1[0], s1[step], s1[2 * step]),
+        _lo(_lo(s2[0], s2[step]), s2[2 * step]),
+    )
+
+
+cdef inline key _median25(
+    const key* s0, const key* s1, const key* s2, const key* s3, const key* s4,
+    Py_ssize_t step,
+) noexcept nogil:
+    # Five sorted columns; wire 5 * dx + dy holds row dy of column dx. Batcher's odd-even merge
+    # sort for 25 wires, pruned to the comparators that reach the median (wire 12), then reduced
+    # to the ones still needed when every column arrives sorted (checked with the 0-1 principle
+    # on all 6**5 column-sorted 0/1 inputs; tests/test_median.py repeats that check).
+    cdef key v0 = s0[0 * step]
+    cdef key v1 = s1[0 * step]
+    cdef key v2 = s2[0 * step]
+    cdef key v3 = s3[0 * step]
+    cdef key v4 = s4[0 * step]
+    cdef key v5 = s0[1 * step]
+    cdef key v6 = s1[1 * step]
+    cdef key v7 = s2[1 * step]
+    cdef key v8 = s3[1 * step]
+    cdef key v9 = s4[1 * step]
+    cdef key v10 = s0[2 * step]
+    cdef key v11 = s1[2 * step]
+    cdef key v12 = s2[2 * step]
+    cdef key v13 = s3[2 * step]
+    cdef key v14 = s4[2 * step]
+    cdef key v15 = s0[3 * step]
+    cdef key v16 = s1[3 * step]
+    cdef key v17 = s2[3 * step]
+    cdef key v18 = s3[3 * step]
+    cdef key v19 = s4[3 * step]
+    cdef key v20 = s0[4 * step]
+    cdef key v21 = s1[4 * step]
+    cdef key v22 = s2[4 * step]
+    cdef key v23 = s3[4 * step]
+    cdef key v24 = s4[4 * step]
+    v4, v5 = _lo(v4, v5), _hi(v4, v5)
+    v14, v15 = _lo(v14, v15), _hi(v14, v15)
+    v5, v7 = _lo(v5, v7), _hi(v5, v7)
+    v8, v10 = _lo(v8, v10), _hi(v8, v10)
+    v9, v11 = _lo(v9, v11), _hi(v9, v11)
+    v12, v14 = _lo(v12, v14), _hi(v12, v14)
+    v5, v6 = _lo(v5, v6), _hi(v5, v6)
+    v9, v10 = _lo(v9, v10), _hi(v9, v10)
+    v13, v14 = _lo(v13, v14), _hi(v13, v14)
+    v0, v4 = _lo(v0, v4), _hi(v0, v4)
+    v1, v5 = _lo(v1, v5), _hi(v1, v5)
+    v2, v6 = _lo(v2, v6), _hi(v2, v6)
+    v8, v12 = _lo(v8, v12), _hi(v8, v12)
+    v10, v14 = _lo(v10, v14), _hi(v10, v14)
+    v11, v15 = _lo(v11, v15), _hi(v11, v15)
+    v16, v20 = _lo(v16, v20), _hi(v16, v20)
+    v17, v21 = _lo(v17, v21), _hi(v17, v21)
+    v18, v22 = _lo(v18, v22), _hi(v18, v22)
+    v19, v23 = _lo(v19, v23), _hi(v19, v23)
+    v2, v4 = _lo(v2, v4), _hi(v2, v4)
+    v3, v5 = _lo(v3, v5), _hi(v3, v5)
+    v10, v12 = _lo(v10, v12), _hi(v10, v12)
+    v11, v13 = _lo(v11, v13), _hi(v11, v13)
+    v18, v20 = _lo(v18, v20), _hi(v18, v20)
+    v19, v21 = _lo(v19, v21), _hi(v19, v21)
+    v1, v2 = _lo(v1, v2), _hi(v1, v2)
+    v3, v4 = _lo(v3, v4), _hi(v3, v4)
+    v5, v6 = _lo(v5, v6), _hi(v5, v6)
+    v9, v10 = _lo(v9, v10), _hi(v9, v10)
+    v11, v12 = _lo(v11, v12), _hi(v11, v12)
+    v13, v14 = _lo(v13, v14), _hi(v13, v14)
+    v8 = _hi(v0, v8)
+    v9 = _hi(v1, v9)
+    v2, v10 = _lo(v2, v10), _hi(v2, v10)
+    v3, v11 = _lo(v3, v11), _hi(v3, v11)
+    v4, v12 = _lo(v4, v12), _hi(v4, v12)
+    v5, v13 = _lo(v5, v13), _hi(v5, v13)
+    v6 = _lo(v6, v14)
+    v7 = _lo(v7, v15)
+    v4, v8 = _lo(v4, v8), _hi(v4, v8)
+    v5, v9 = _lo(v5, v9), _hi(v5, v9)
+    v6, v10 = _lo(v6, v10), _hi(v6, v10)
+    v7, v11 = _lo(v7, v11), _hi(v7, v11)
+    v20, v24 = _lo(v20, v24), _hi(v20, v24)
+    v4 = _hi(v2, v4)
+    v3, v5 = _lo(v3, v5), _hi(v3, v5)
+    v6, v8 = _lo(v6, v8), _hi(v6, v8)
+    v7, v9 = _lo(v7, v9), _hi(v7, v9)
+    v10, v12 = _lo(v10, v12), _hi(v10, v12)
+    v11, v13 = _lo(v11, v13), _hi(v11, v13)
+    v22, v24 = _lo(v22, v24), _hi(v22, v24)
+    v3, v4 = _lo(v3, v4), _hi(v3, v4)
+    v5, v6 = _lo(v5, v6), _hi(v5, v6)
+    v7, v8 = _lo(v7, v8), _hi(v7, v8)
+    v9, v10 = _lo(v9, v10), _hi(v9, v10)
+    v11, v12 = _lo(v11, v12), _hi(v11, v12)
+    v17, v18 = _lo(v17, v18), _hi(v17, v18)
+    v19, v20 = _lo(v19, v20), _hi(v19, v20)
+    v21, v22 = _lo(v21, v22), _hi(v21, v22)
+    v23, v24 = _lo(v23, v24), _hi(v23, v24)
+    v19 = _hi(v3, v19)
+    v20 = _hi(v4, v20)
+    v21 = _hi(v5, v21)
+    v6 = _lo(v6, v22)
+    v7 = _lo(v7, v23)
+    v8 = _lo(v8, v24)
+    v16 = _hi(v8, v16)
+    v17 = _hi(v9, v17)
+    v10 = _lo(v10, v18)
+    v11 = _lo(v11, v19)
+    v12 = _lo(v12, v20)
+    v13 = _lo(v13, v21)
+    v10 = _hi(v6, v10)
+    v11 = _hi(v7, v11)
+    v12 = _lo(v12, v16)
+    v13 = _lo(v13, v17)
+    v12 = _hi(v10, v12)
+    v11 = _lo(v11, v13)
+    v12 = _hi(v11, v12)
+    return v12
+
+
+cdef inline key _border_value(
+    const key** rows, const int64_t* colmap, Py_ssize_t dy, Py_ssize_t p, Py_ssize_t c,
+    Py_ssize_t channels, key cval,
+) noexcept nogil:
+    cdef int64_t q = colmap[p]
+    return _to_key(cval if q < 0 else rows[dy][q * channels + c])
+
+
+cdef int _network_row(
+    const key** rows,       # IN ksize padded rows of this output row's windows
+    const int64_t* colmap,    # IN (W + ksize - 1,) source column of each padded column
+    Py_ssize_t width,         # IN W
+    Py_ssize_t channels,      # IN C
+    Py_ssize_t ksize,         # IN 3 or 5
+    key cval,               # IN
+    key* buf,               # SCRATCH ksize rows of (W + ksize - 1) * C sorted columns
+    key* out,               # OUT (W * C,) output row
+) noexcept nogil:
+    # Returns nonzero when a float NaN was among the rows (every image value passes here).
+    cdef Py_ssize_t r = ksize // 2, n = width * channels, wp = (width + 2 * r) * channels
+    cdef Py_ssize_t j, p, c, dy, edge = r * channels
+    cdef int nan = 0
+    cdef key v0, v1, v2, v3, v4
+    cdef key* s0 = buf
+    cdef key* s1 = buf + wp
+    cdef key* s2 = buf + 2 * wp
+    cdef key* s3 = buf + 3 * wp
+    cdef key* s4 = buf + 4 * wp
+    cdef const key* a0 = rows[0]
+    cdef const key* a1 = rows[1]
+    cdef const key* a2 = rows[2]
+    cdef const key* a3
+    cdef const key* a4
+    if ksize == 3:
+        for j in range(n):
+            v0 = _to_key(a0[j]); v1 = _to_key(a1[j]); v2 = _to_key(a2[j])
+            v0, v1 = _lo(v0, v1), _hi(v0, v1)
+            v1, v2 = _lo(v1, v2), _hi(v1, v2)
+            v0, v1 = _lo(v0, v1), _hi(v0, v1)
+            nan |= _nan_keys(v0, v2)
+            s0[edge + j] = v0; s1[edge + j] = v1; s2[edge + j] = v2
+        for p in range(2 * r):
+            if p >= r:
+                p += width
+            for c in range(channels):
+                j = p * channels + c
+                s0[j] = _border_value(rows, colmap, 0, p, c, channels, cval)
+                s1[j] = _border_value(rows, colmap, 1, p, c, channels, cval)
+                s2[j] = _border_value(rows, colmap, 2, p, c, channels, cval)
+                _sort3(&s0[j], &s1[j], &s2[j])
+        for j in range(n):
+            out[j] = _from_key(_median9(s0 + j, s1 + j, s2 + j, channels))
+    else:
+        a3 = rows[3]
+        a4 = rows[4]
+        for j in range(n):
+            v0 = _to_key(a0[j]); v1 = _to_key(a1[j]); v2 = _to_key(a2[j])
+            v3 = _to_key(a3[j]); v4 = _to_key(a4[j])
+            v0, v1 = _lo(v0, v1), _hi(v0, v1)
+            v3, v4 = _lo(v3, v4), _hi(v3, v4)
+            v2, v4 = _lo(v2, v4), _hi(v2, v4)
+            v2, v3 = _lo(v2, v3), _hi(v2, v3)
+            v0, v3 = _lo(v0, v3), _hi(v0, v3)
+            v0, v2 = _lo(v0, v2), _hi(v0, v2)
+            v1, v4 = _lo(v1, v4), _hi(v1, v4)
+            v1, v3 = _lo(v1, v3), _hi(v1, v3)
+            v1, v2 = _lo(v1, v2), _hi(v1, v2)
+            nan |= _nan_keys(v0, v4)
+            s0[edge + j] = v0; s1[edge + j] = v1; s2[edge + j] = v2
+            s3[edge + j] = v3; s4[edge + j] = v4
+        for p in range(2 * r):
+            if p >= r:
+                p += width
+            for c in range(channels):
+                j = p * channels + c
+                s0[j] = _border_value(rows, colmap, 0, p, c, channels, cval)
+                s1[j] = _border_value(rows, colmap, 1, p, c, channels, cval)
+                s2[j] = _border_value(rows, colmap, 2, p, c, channels, cval)
+                s3[j] = _border_value(rows, colmap, 3, p, c, channels, cval)
+                s4[j] = _border_value(rows, colmap, 4, p, c, channels, cval)
+                _sort5(&s0[j], &s1[j], &s2[j], &s3[j], &s4[j])
+        for j in range(n):
+            out[j] = _from_key(_median25(s0 + j, s1 + j, s2 + j, s3 + j, s4 + j, channels))
+    return nan
+
+
+def median_network(
+    const key[:, ::1] image,        # IN (H, W * C); float32 / float64 as uint32 / uint64 bits
+    const int64_t[::1] rowmap,      # IN (H + ksize - 1,) source row of each padded row, -1 = cval
+    const int64_t[::1] colmap,      # IN (W + ksize - 1,) source column of each padded column
+    Py_ssize_t ksize,               # IN 3 or 5
+    Py_ssize_t channels,            # IN C
+    key cval,                       # IN value of the constant border (bits, for floats)
+    key[:, ::1] out,                # OUT (H, W * C)
+):
+    """Returns True when a float image held NaN (``out`` is then meaningless)."""
+    cdef Py_ssize_t height = out.shape[0], n = out.shape[1], width = n // channels
+    cdef Py_ssize_t r = ksize // 2, wp = (width + 2 * r) * channels, y, i
+    cdef const key** rows
+    cdef key* cvalrow
+    cdef key* buf
+    cdef Py_ssize_t failed = 0   # a sum over threads (an assignment would be lastprivate)
+    cdef int nan_rows = 0
+    if height == 0 or n == 0:
+        return False
+    rows = <const key**>malloc((height + 2 * r) * sizeof(key*))
+    cvalrow = <key*>malloc(n * sizeof(key))
+    if rows == NULL or cvalrow == NULL:
+        free(rows)
+        free(cvalrow)
+        raise MemoryError()
+    for i in range(n):
+        cvalrow[i] = cval
+    for i in range(height + 2 * r):
+        rows[i] = &image[rowmap[i], 0] if rowmap[i] >= 0 else cvalrow
+    with nogil, parallel():
+        buf = <key*>malloc(ksize * wp * sizeof(key))
+        for y in prange(height, schedule="static"):
+            if buf == NULL:
+                failed += 1
+                continue
+            nan_rows += _network_row(rows + y, &colmap[0], width, channels, ksize, cval, buf,
+                                     &out[y, 0])
+        free(buf)
+    free(rows)
+    free(cvalrow)
+    if failed:
+        raise MemoryError()
+    return nan_rows > 0
+
+
+# --------------------------------------------------------------------------- shared by the sliding filters
+cdef inline pixel _padded(
+    const pixel* image,       # IN (H, W * C) row-major
+    Py_ssize_t n,             # IN W * C
+    const int64_t* rowmap,
+    const int64_t* colmap,
+    Py_ssize_t i,             # padded row
+    Py_ssize_t p,             # padded column
+    Py_ssize_t c,             # channel
+    Py_ssize_t channels,
+    pixel cval,
+) noexcept nogil:
+    cdef int64_t r = rowmap[i], q = colmap[p]
+    if r < 0 or q < 0:
+        return cval
+    return image[r * n + q * channels + c]
+
+
+cdef inline Py_ssize_t _band_start(Py_ssize_t band, Py_ssize_t bands, Py_ssize_t height) noexcept nogil:
+    return band * height // bands
+
+
+# --------------------------------------------------------------------------- uint8, k >= 7: histograms
+cdef void _histogram_band(
+    const uint8_t* image, Py_ssize_t width, Py_ssize_t channels, const int64_t* rowmap,
+    const int64_t* colmap, Py_ssize_t ksize, uint8_t cval, Py_ssize_t c, Py_ssize_t y0,
+    Py_ssize_t y1,
+    uint16_t* fine,           # SCRATCH (W + ksize - 1, 256) column histograms
+    uint16_t* coarse,         # SCRATCH (W + ksize - 1, 16)
+    uint8_t* out,             # OUT (H, W * C)
+) noexcept nogil:
+    cdef Py_ssize_t n = width * channels, wp = width + ksize - 1
+    cdef Py_ssize_t half = ksize * ksize // 2, x, y, p, dy, b, i, q
+    cdef uint32_t kc[16]
+    cdef uint32_t kf[256]
+    cdef Py_ssize_t last[16]
+    cdef uint32_t acc
+    cdef uint8_t old, new
+    cdef uint16_t* f
+    memset(fine, 0, wp * 256 * sizeof(uint16_t))
+    memset(coarse, 0, wp * 16 * sizeof(uint16_t))
+    for p in range(wp):
+        for dy in range(ksize):
+            new = _padded(image, n, rowmap, colmap, y0 + dy, p, c, channels, cval)
+            fine[p * 256 + new] += 1
+            coarse[p * 16 + (new >> 4)] += 1
+    for y in range(y0, y1):
+        if y > y0:
+            for p in range(wp):
+                old = _padded(image, n, rowmap, colmap, y - 1, p, c, channels, cval)
+                new = _padded(image, n, rowmap, colmap, y + ksize - 1, p, c, channels, cval)
+                if old != new:
+                    fine[p * 256 + old] -= 1
+                    fine[p * 256 + new] += 1
+                    coarse[p * 16 + (old >> 4)] -= 1
+                    coarse[p * 16 + (new >> 4)] += 1
+        for b in range(16):
+            kc[b] = 0
+            last[b] = -ksize - 1
+        for p in range(ksize):
+            for b in range(16):
+                kc[b] += coarse[p * 16 + b]
+        for x in range(width):
+            if x > 0:
+                for b in range(16):
+                    kc[b] += coarse[(x + ksize - 1) * 16 + b] - coarse[(x - 1) * 16 + b]
+            acc = 0
+            b = 0
+            while acc + kc[b] <= half:
+                acc += kc[b]
+                b += 1
+            if x - last[b] >= ksize:
+                for i in range(16):
+                    kf[b * 16 + i] = 0
+                for p in range(x, x + ksize):
+                    f = fine + p * 256 + b * 16
+                    for i in range(16):
+                        kf[b * 16 + i] += f[i]
+            else:
+                for q in range(last[b], x):
+                    for i in range(16):
+                        kf[b * 16 + i] += fine[(q + ksize) * 256 + b * 16 + i] - fine[q * 256 + b * 16 + i]
+            last[b] = x
+            i = 0
+            while acc + kf[b * 16 + i] <= half:
+                acc += kf[b * 16 + i]
+                i += 1
+            out[y * n + x * channels + c] = <uint8_t>(b * 16 + i)
+
+
+# --------------------------------------------------------------------------- 16-bit, large k: Huang
+ctypedef fused word:
+    uint16_t
+    int16_t
+
+
+cdef inline Py_ssize_t _bin(word v) noexcept nogil:
+    # order-preserving bin 0 .. 65535 (int16: flip the sign bit)
+    if word is int16_t:
+        return <uint16_t>v ^ 0x8000
+    else:
+        return v
+
+
+cdef inline void _huang_add(
+    uint32_t* coarse, uint32_t* fine, Py_ssize_t b, int delta, Py_ssize_t mc, Py_ssize_t* below,
+) noexcept nogil:
+    fine[b] += delta
+    coarse[b >> 8] += delta
+    if (b >> 8) < mc:
+        below[0] += delta
+
+
+cdef void _huang_band(
+    const word* image, Py_ssize_t width, Py_ssize_t channels, const int64_t* rowmap,
+    const int64_t* colmap, Py_ssize_t ksize, word cval, Py_ssize_t c, Py_ssize_t y0,
+    Py_ssize_t y1,
+    uint32_t* coarse,         # SCRATCH (256,) window histogram of the high bytes
+    uint32_t* fine,           # SCRATCH (65536,) window histogram
+    word* out,                # OUT (H, W * C)
+) noexcept nogil:
+    # Huang's sliding histogram with a two-level (256 x 256) histogram: the coarse bucket of the
+    # median and the count below it follow the window; the fine scan stays inside one bucket.
+    cdef Py_ssize_t n = width * channels, half = ksize * ksize // 2
+    cdef Py_ssize_t x, y, i, p, b, mc = 0, below = 0, need
+    cdef uint32_t acc
+    memset(coarse, 0, 256 * sizeof(uint32_t))
+    memset(fine, 0, 65536 * sizeof(uint32_t))
+    for y in range(y0, y1):
+        for p in range(ksize):
+            for i in range(ksize):
+                _huang_add(coarse, fine, _bin(_padded(image, n, rowmap, colmap, y + i, p, c, channels, cval)),
+                           1, mc, &below)
+        for x in range(width):
+            if x > 0:
+                for i in range(ksize):
+                    _huang_add(coarse, fine, _bin(_padded(image, n, rowmap, colmap, y + i, x - 1, c, channels, cval)),
+                               -1, mc, &below)
+                    _huang_add(coarse, fine, _bin(_padded(image, n, rowmap, colmap, y + i, x + ksize - 1, c, channels, cval)),
+                               1, mc, &below)
+            while below + coarse[mc] <= half:
+                below += coarse[mc]
+                mc += 1
+            while below > half:
+                mc -= 1
+                below -= coarse[mc]
+            need = half - below                 # rank of the median inside bucket mc
+            if 2 * need < coarse[mc]:
+                b = mc << 8
+                acc = fine[b]
+                while acc <= need:
+                    b += 1
+                    acc += fine[b]
+            else:                               # nearer the top of the bucket: scan down
+                b = (mc << 8) + 255
+                acc = coarse[mc] - fine[b]
+                while acc > need:
+                    b -= 1
+                    acc -= fine[b]
+            if word is int16_t:
+                out[y * n + x * channels + c] = <int16_t>(b ^ 0x8000)
+            else:
+                out[y * n + x * channels + c] = <uint16_t>b
+        for p in range(width - 1, width - 1 + ksize):   # empty the histogram for the next row
+            for i in range(ksize):
+                _huang_add(coarse, fine, _bin(_padded(image, n, rowmap, colmap, y + i, p, c, channels, cval)),
+                           -1, mc, &below)
+
+
+# --------------------------------------------------------------------------- floats, k >= 7: sorted windows
+ctypedef fused real:
+    float
+    double
+
+
+cdef inline void _replace_sorted(real* col, Py_ssize_t k, real old, real new) noexcept nogil:
+    # col[:k] is sorted and holds ``old``: replace one ``old`` by ``new``, keeping it sorted.
+    cdef Py_ssize_t i = 0
+    while col[i] != old:
+        i += 1
+    if new > old:
+        while i + 1 < k and col[i + 1] < new:
+            col[i] = col[i + 1]
+            i += 1
+    else:
+        while i > 0 and col[i - 1] > new:
+            col[i] = col[i - 1]
+            i -= 1
+    col[i] = new
+
+
+cdef inline void _merge_slide(
+    const real* win,         # IN (m,) sorted window
+    Py_ssize_t m,
+    const real* leave,       # IN (k,) sorted sub-multiset of win to remove (NULL: none)
+    const real* enter,       # IN (k,) sorted values to insert
+    Py_ssize_t k,
+    real* dst,               # OUT (m - k or m + k,) sorted result
+) noexcept nogil:
+    cdef Py_ssize_t i, a = 0, b = 0, o = 0
+    cdef real v
+    for i in range(m):
+        v = win[i]
+        if leave != NULL and a < k and v == leave[a]:
+            a += 1
+            continue
+        while b < k and enter[b] < v:
+            dst[o] = enter[b]
+            o += 1
+            b += 1
+        dst[o] = v
+        o += 1
+    while b < k:
+        dst[o] = enter[b]
+        o += 1
+        b += 1
+
+
+cdef void _sorted_band(
+    const real* image, Py_ssize_t width, Py_ssize_t channels, const int64_t* rowmap,
+    const int64_t* colmap, Py_ssize_t ksize, real cval, Py_ssize_t c, Py_ssize_t y0,
+    Py_ssize_t y1,
+    real* cols,              # SCRATCH (W + ksize - 1, ksize) sorted padded columns
+    real* win,               # SCRATCH (ksize * ksize,)
+    real* tmp,               # SCRATCH (ksize * ksize,)
+    real* out,               # OUT (H, W * C)
+) noexcept nogil:
+    cdef Py_ssize_t n = width * channels, wp = width + ksize - 1, half = ksize * ksize // 2
+    cdef Py_ssize_t x, y, p, i, j, m
+    cdef real v
+    cdef real* col
+    cdef real* swap
+    for y in range(y0, y1):
+        for p in range(wp):
+            col = cols + p * ksize
+            if y == y0:
+                for i in range(ksize):   # insertion sort of the first window's column
+                    v = _padded(image, n, rowmap, colmap, y + i, p, c, channels, cval)
+                    j = i
+                    while j > 0 and col[j - 1] > v:
+                        col[j] = col[j - 1]
+                        j -= 1
+                    col[j] = v
+            else:
+                _replace_sorted(col, ksize,
+                                _padded(image, n, rowmap, colmap, y - 1, p, c, channels, cval),
+                                _padded(image, n, rowmap, colmap, y + ksize - 1, p, c, channels, cval))
+        memcpy(win, cols, ksize * sizeof(real))
+        m = ksize
+        for p in range(1, ksize):
+            _merge_slide(win, m, NULL, cols + p * ksize, ksize, tmp)
+            m += ksize
+            swap = win; win = tmp; tmp = swap
+        out[y * n + c] = win[half]
+        for x in range(1, width):
+            _merge_slide(win, m, cols + (x - 1) * ksize, cols + (x + ksize - 1) * ksize, ksize, tmp)
+            swap = win; win = tmp; tmp = swap
+            out[y * n + x * channels + c] = win[half]
+
+
+def median_sliding(
+    const pixel[:, ::1] image,      # IN (H, W * C)
+    const int64_t[::1] rowmap,      # IN (H + ksize - 1,) source row of each padded row, -1 = cval
+    const int64_t[::1] colmap,      # IN (W + ksize - 1,) source column of each padded column
+    Py_ssize_t ksize,               # IN odd, >= 3 (< 65536: uint8 column histograms are uint16)
+    Py_ssize_t channels,            # IN C
+    pixel cval,                     # IN value of the constant border
+    Py_ssize_t bands,               # IN row bands per channel (units of parallel work)
+    pixel[:, ::1] out,              # OUT (H, W * C)
+):
+    """Sliding-window median: Perreault-Hebert for uint8, Huang for 16-bit, sorted windows for floats."""
+    cdef Py_ssize_t height = out.shape[0], n = out.shape[1], width = n // channels
+    cdef Py_ssize_t wp = width + ksize - 1, t, c, band, y0, y1, nbytes
+    cdef char* scratch
+    cdef Py_ssize_t failed = 0   # a sum over threads (an assignment would be lastprivate)
+    if height == 0 or n == 0:
+        return
+    if pixel is uint8_t:
+        nbytes = wp * (256 + 16) * sizeof(uint16_t)
+    elif pixel is uint16_t or pixel is int16_t:
+        nbytes = (256 + 65536) * sizeof(uint32_t)
+    else:
+        nbytes = (wp * ksize + 2 * ksize * ksize) * sizeof(pixel)
+    with nogil, parallel():
+        scratch = <char*>malloc(nbytes)
+        for t in prange(channels * bands, schedule="dynamic"):
+            if scratch == NULL:
+                failed += 1
+                continue
+            c = t % channels
+            band = t // channels
+            y0 = _band_start(band, bands, height)
+            y1 = _band_start(band + 1, bands, height)
+            if pixel is uint8_t:
+                _histogram_band(&image[0, 0], width, channels, &rowmap[0], &colmap[0], ksize, cval,
+                                c, y0, y1, <uint16_t*>scratch, <uint16_t*>scratch + wp * 256,
+                                &out[0, 0])
+            elif pixel is uint16_t or pixel is int16_t:
+                _huang_band(&image[0, 0], width, channels, &rowmap[0], &colmap[0], ksize, cval, c,
+                            y0, y1, <uint32_t*>scratch, <uint32_t*>scratch + 256, &out[0, 0])
+            else:
+                _sorted_band(&image[0, 0], width, channels, &rowmap[0], &colmap[0], ksize, cval,
+                             c, y0, y1, <pixel*>scratch, <pixel*>scratch + wp * ksize,
+                             <pixel*>scratch + wp * ksize + ksize * ksize, &out[0, 0])
+        free(scratch)
+    if failed:
+        raise MemoryError()

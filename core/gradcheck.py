@@ -1,0 +1,46 @@
+"""Numerical gradients by central differences, to check the analytic backward passes."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import real_number
+
+
+def numerical_gradient(f, x, dout, h=1e-5):
+    """Gradient of ``sum(f(x) * dout)`` with respect to ``x`` by central differences.
+
+    Each element of ``x`` is moved by ``+h`` and ``-h`` in turn (in place, then restored), so
+    the cost is ``2 * x.size`` calls of ``f``. Use float64 and small inputs.
+
+    Parameters
+    ----------
+    f : callable
+        ``f()`` -> array; it must read ``x`` (for example through a closure), not a copy.
+    x : ndarray of float
+        The variable, modified in place during the call and restored afterwards.
+    dout : array_like
+        Weights of ``f``'s outputs (the upstream gradient), same shape as ``f()``.
+    h : float > 0
+        Step.
+
+    Returns
+    -------
+    grad : ndarray, same shape and dtype as ``x``
+    """
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        raise TypeError(f"x must be a float numpy array, got {getattr(x, 'dtype', type(x).__name__)}")
+    h = real_number(h, "h", low=0.0, low_open=True)
+    dout = np.asarray(dout, dtype=np.float64)
+    if not x.flags.c_contiguous or not x.flags.writeable:
+        raise ValueError("x must be C-contiguous and writeable: it is perturbed in place")
+    grad = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        plus = np.sum(np.asarray(f(), dtype=np.float64) * dout)
+        flat[i] = old - h
+        minus = np.sum(np.asarray(f(), dtype=np.float64) * dout)
+        flat[i] = old
+        gflat[i] = (plus - minus) / (2 * h)
+    return grad

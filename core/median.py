@@ -1,0 +1,124 @@
+"""Median filter for 2-D images with OpenCV / scipy border modes.
+
+The median of every ``ksize x ksize`` window, channel by channel. The algorithm is chosen by
+window size and dtype (see :mod:`shouxie.core._median`): min/max networks for ``ksize`` 3 and 5,
+Perreault-Hebert constant-time histograms for uint8 at ``ksize >= 7``, Huang's two-level
+sliding histogram for 16-bit at ``ksize >= 7``, sorted sliding windows for floats at
+``ksize >= 7``. Results equal ``scipy.ndimage.median_filter(image, size=(k, k[, 1]), mode=...)``
+exactly and ``cv2.medianBlur`` wherever OpenCV accepts the input. (scipy's ``reflect`` mode reads
+outside the image once the radius reaches twice a side; there shouxie follows the definition.)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _median
+from ._image import as_image, channels_of
+from ._validation import choice, integer, real_number
+
+#: border name -> ``numpy.pad`` mode giving the source index of every padded index.
+BORDERS = {
+    "replicate": "edge",         # aaa|abcd|ddd   scipy "nearest", cv2.BORDER_REPLICATE
+    "constant": "constant",      # kkk|abcd|kkk   scipy "constant", cv2.BORDER_CONSTANT
+    "reflect": "symmetric",      # cba|abcd|dcb   scipy "reflect", cv2.BORDER_REFLECT
+    "reflect101": "reflect",     # dcb|abcd|cba   scipy "mirror", cv2.BORDER_REFLECT_101
+}
+#: Largest window side: column histograms count in uint16.
+MAX_KSIZE = 65535
+#: The sorted-window algorithm does about ``ksize**2`` steps per pixel; refuse work beyond this.
+MAX_SORTED_STEPS = 2**36
+#: Row bands per channel: the units of parallel work of the sliding filters.
+BANDS = 8
+
+
+def _index_map(n: int, radius: int, border: str) -> np.ndarray:
+    """Source index of each of the ``n + 2 * radius`` padded positions; -1 for the constant."""
+    if border == "constant":
+        idx = np.arange(-radius, n + radius, dtype=np.int64)
+        idx[(idx < 0) | (idx >= n)] = -1
+        return idx
+    return np.pad(np.arange(n, dtype=np.int64), radius, mode=BORDERS[border])
+
+
+def _cval(cval, dtype: np.dtype):
+    """``cval`` as a Python scalar of ``dtype``; it must be representable exactly."""
+    value = real_number(cval, "cval")
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if value != int(value) or not info.min <= value <= info.max:
+            raise ValueError(f"cval must be an integer in [{info.min}, {info.max}] for a {dtype} "
+                             f"image, got {cval!r}")
+        return int(value)
+    if dtype == np.float32 and float(np.float32(value)) != value:
+        raise ValueError(f"cval must be exactly representable in float32, got {cval!r}")
+    return value
+
+
+def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndarray:
+    """Median of every ``ksize x ksize`` window, each channel separately.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (H, W, C)
+        uint8, uint16, int16, float32 or float64; any number of channels. Any strides.
+    ksize : int
+        Window side: odd, ``1 <= ksize <= 65535``; it may exceed the image (the border then
+        repeats, as scipy does).
+    border : {"replicate", "constant", "reflect", "reflect101"}
+        How the image extends beyond its edge: ``aaa|abcd|ddd``, ``cval``, ``cba|abcd|dcb``,
+        ``dcb|abcd|cba`` (scipy modes ``nearest``, ``constant``, ``reflect``, ``mirror``;
+        OpenCV's ``medianBlur`` uses ``replicate``).
+    cval : int or float
+        The constant of ``border="constant"``; must be exactly representable in the dtype.
+
+    Returns
+    -------
+    out : ndarray, same shape and dtype as ``image``
+        The median of every window. Float NaN is rejected (the median of a window with NaN has no
+        order-consistent value; scipy and OpenCV give results that depend on the algorithm);
+        ``+-inf`` are ordinary values.
+
+    Raises
+    ------
+    TypeError
+        Unsupported dtype (bool, complex, object, int32, ...) or non-integer ``ksize``.
+    ValueError
+        Even or out-of-range ``ksize``, unknown ``border``, wrong number of dimensions, NaN
+        in a float image, ``cval`` not representable, or a float/16-bit window so large that
+        the float filter would run for hours.
+    """
+    img = as_image(image, "image")
+    k = integer(ksize, "ksize", low=1, high=MAX_KSIZE)
+    if k % 2 == 0:
+        raise ValueError(f"ksize must be odd, got {k}")
+    border = choice(border, "border", BORDERS)
+    cval = _cval(cval, img.dtype)
+    nan_error = "image contains NaN; the median of a window with NaN is undefined"
+    if img.size == 0 or k == 1:
+        if img.dtype.kind == "f" and img.size and np.isnan(img.min()):   # min propagates NaN
+            raise ValueError(nan_error)
+        return img.copy()
+    height, width, channels = img.shape[0], img.shape[1], channels_of(img)
+    flat = img.reshape(height, width * channels)
+    radius = k // 2
+    rowmap, colmap = _index_map(height, radius, border), _index_map(width, radius, border)
+    out = np.empty_like(flat)
+    bands = min(height, BANDS)
+    if k <= 5:
+        if img.dtype.kind == "f":   # the networks compare float bit patterns as integer keys
+            bits = np.dtype(f"u{img.dtype.itemsize}")
+            cval = int(np.asarray(cval, img.dtype).view(bits))
+            flat, out = flat.view(bits), out.view(bits)
+        if _median.median_network(flat, rowmap, colmap, k, channels, cval, out):
+            raise ValueError(nan_error)   # the networks see every value: no separate NaN pass
+        out = out.view(img.dtype)
+    else:
+        if img.dtype.kind == "f":
+            if np.isnan(img.min()):
+                raise ValueError(nan_error)
+            steps = img.size * k * k
+            if steps > MAX_SORTED_STEPS:
+                raise ValueError(f"ksize={k} on a {img.dtype} image of shape {img.shape} needs about "
+                                 f"{steps:.2e} steps (limit {MAX_SORTED_STEPS:.2e}); use a smaller ksize")
+        _median.median_sliding(flat, rowmap, colmap, k, channels, cval, bands, out)
+    return out.reshape(img.shape)

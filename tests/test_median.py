@@ -1,0 +1,234 @@
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.lib.stride_tricks import sliding_window_view
+
+from shouxie.core import median_filter
+
+ndimage = pytest.importorskip("scipy.ndimage")
+
+SCIPY_MODES = {"replicate": "nearest", "constant": "constant", "reflect": "reflect",
+               "reflect101": "mirror"}
+DTYPES = [np.uint8, np.uint16, np.int16, np.float32, np.float64]
+
+
+def random_image(rng, shape, dtype):
+    if np.dtype(dtype).kind == "f":
+        return rng.normal(0, 100, shape).astype(dtype)
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, int(info.max) + 1, shape).astype(dtype)
+
+
+def scipy_median(image, k, border, cval=0):
+    size = (k, k, 1)[:image.ndim]
+    return ndimage.median_filter(image, size=size, mode=SCIPY_MODES[border], cval=cval)
+
+
+def plain_median(image, k, border, cval=0):
+    """The definition: pad (numpy.pad's modes), then the middle of every sorted window."""
+    mode = {"replicate": "edge", "constant": "constant", "reflect": "symmetric",
+            "reflect101": "reflect"}[border]
+    pad = [(k // 2, k // 2)] * 2 + [(0, 0)] * (image.ndim - 2)
+    kwargs = {"constant_values": cval} if border == "constant" else {}
+    windows = sliding_window_view(np.pad(image, pad, mode=mode, **kwargs), (k, k), axis=(0, 1))
+    flat = windows.reshape(windows.shape[:-2] + (k * k,))
+    return np.sort(flat, axis=-1)[..., k * k // 2]
+
+
+def scipy_reflect_is_broken(shape, k, border):
+    # scipy's rank filters read outside the image in "reflect" mode once the radius reaches
+    # twice a side (offsets that are multiples of -2 * side map to index -1): see the notes.
+    return border == "reflect" and k // 2 >= 2 * min(shape[:2])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ksize", [1, 3, 5, 7, 9, 11, 13])
+@pytest.mark.parametrize("border", list(SCIPY_MODES))
+def test_equals_scipy(dtype, ksize, border):
+    rng = np.random.default_rng(ksize)
+    for shape in [(11, 13, 2), (9, 7)]:
+        image = random_image(rng, shape, dtype)
+        got = median_filter(image, ksize, border=border, cval=5)
+        assert got.dtype == image.dtype and got.shape == image.shape
+        np.testing.assert_array_equal(got, scipy_median(image, ksize, border, cval=5))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("border", list(SCIPY_MODES))
+@pytest.mark.parametrize("ksize", [3, 5, 9, 21])
+def test_ksize_larger_than_image(dtype, border, ksize):
+    rng = np.random.default_rng(1)
+    for shape in [(1, 1), (2, 3, 3), (4, 1)]:
+        image = random_image(rng, shape, dtype)
+        got = median_filter(image, ksize, border=border, cval=2)
+        np.testing.assert_array_equal(got, plain_median(image, ksize, border, cval=2))
+        if not scipy_reflect_is_broken(shape, ksize, border):
+            np.testing.assert_array_equal(got, scipy_median(image, ksize, border, cval=2))
+
+
+@pytest.mark.parametrize("ksize", [3, 5, 7, 9, 15])
+def test_equals_cv2_uint8(ksize):
+    cv2 = pytest.importorskip("cv2")
+    image = np.random.default_rng(ksize).integers(0, 256, (40, 53, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(median_filter(image, ksize), cv2.medianBlur(image, ksize))
+    gray = image[..., 0].copy()
+    np.testing.assert_array_equal(median_filter(gray, ksize), cv2.medianBlur(gray, ksize))
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32])
+@pytest.mark.parametrize("ksize", [3, 5])
+def test_equals_cv2_wider_types(dtype, ksize):
+    cv2 = pytest.importorskip("cv2")
+    image = random_image(np.random.default_rng(0), (31, 45, 4), dtype)
+    np.testing.assert_array_equal(median_filter(image, ksize), cv2.medianBlur(image, ksize))
+
+
+def test_network_exhaustive_on_binary_windows():
+    # 0-1 principle: a comparator network selects the median of every input iff it does for
+    # every 0/1 input. k=3: all 2**9 windows. k=5: the network runs on sorted columns, so all
+    # 6**5 windows whose columns are sorted cover it (the column sort is a plain 5-sorter).
+    windows3 = np.array(list(itertools.product([0, 1], repeat=9)), dtype=np.uint8).reshape(-1, 3, 3)
+    columns = [np.array([0] * (5 - t) + [1] * t) for t in range(6)]
+    windows5 = np.array([np.stack(cols, axis=1) for cols in itertools.product(columns, repeat=5)],
+                        dtype=np.uint8)
+    for k, windows in ((3, windows3), (5, windows5)):
+        image = np.concatenate(list(windows), axis=1)        # k x (k * n), window i at column k*i
+        centres = median_filter(image, k)[k // 2, k // 2::k]
+        expected = (windows.reshape(len(windows), -1).sum(axis=1) > k * k // 2).astype(np.uint8)
+        np.testing.assert_array_equal(centres, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ksize", [3, 5, 7])
+def test_float_specials(dtype, ksize):
+    image = np.random.default_rng(0).normal(0, 1, (12, 10)).astype(dtype)
+    image[2, 3], image[5, 5], image[7, 1], image[0, 0] = np.inf, -np.inf, -0.0, -1e-30
+    got = median_filter(image, ksize)
+    np.testing.assert_array_equal(got, scipy_median(image, ksize, "replicate"))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ksize", [1, 3, 5, 7])
+@pytest.mark.parametrize("where", [(0, 0), (2, 3), (4, 6)])
+@pytest.mark.parametrize("nan", [np.nan, -np.nan, "payload"])
+def test_nan_is_rejected(dtype, ksize, where, nan):
+    image = np.zeros((5, 7, 2), dtype)
+    if nan == "payload":   # a NaN with other mantissa bits and the sign set
+        bits = np.dtype(f"u{np.dtype(dtype).itemsize}")
+        nan = np.array(-np.inf, dtype).view(bits) | bits.type(1)
+        nan = nan.view(dtype)
+    image[where + (1,)] = nan
+    assert np.isnan(image).sum() == 1
+    with pytest.raises(ValueError, match="image contains NaN"):
+        median_filter(image, ksize)
+
+
+def test_salt_and_pepper_removed():
+    image = np.full((20, 20), 100, np.uint8)
+    noisy = image.copy()
+    noisy[5, 5], noisy[10, 12] = 255, 0
+    np.testing.assert_array_equal(median_filter(noisy, 3), image)
+
+
+def test_constant_border_cval():
+    image = np.full((4, 4), 7, np.int16)
+    got = median_filter(image, 3, border="constant", cval=-3)
+    assert got[0, 0] == -3 and got[0, 1] == 7 and got[1, 1] == 7
+    got = median_filter(image, 5, border="constant", cval=-3)
+    assert got[0, 0] == -3 and got[1, 1] == 7
+
+
+@pytest.mark.parametrize("ksize", [3, 7])
+def test_non_contiguous_and_negative_strides(ksize):
+    base = np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    for view in (base[::-1, ::2], base[:, ::-1, 1], base.transpose(1, 0, 2), base[3:20:3, 5:35:2, ::-1]):
+        np.testing.assert_array_equal(median_filter(view, ksize), median_filter(view.copy(), ksize))
+        np.testing.assert_array_equal(median_filter(view, ksize), scipy_median(view.copy(), ksize, "replicate"))
+
+
+def test_byte_swapped_input():
+    image = np.random.default_rng(0).integers(0, 60000, (9, 8, 2)).astype(">u2")
+    got = median_filter(image, 3)
+    assert got.dtype == np.uint16
+    np.testing.assert_array_equal(got, scipy_median(image.astype(np.uint16), 3, "replicate"))
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0, 3), (4, 4, 0), (0, 0)])
+def test_empty(shape):
+    out = median_filter(np.zeros(shape, np.uint8), 3)
+    assert out.shape == shape and out.dtype == np.uint8
+
+
+def test_accepts_nested_lists():
+    got = median_filter([[1.0, 9, 2], [3, 4, 5]], 3)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, [[3, 3, 4], [3, 4, 5]])   # worked by hand
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"ksize": 4}, ValueError, "ksize must be odd, got 4"),
+    ({"ksize": 0}, ValueError, "ksize must be >= 1"),
+    ({"ksize": -3}, ValueError, "ksize must be >= 1"),
+    ({"ksize": 3.0}, TypeError, "ksize must be an integer"),
+    ({"ksize": True}, TypeError, "ksize must be an integer"),
+    ({"ksize": 10**9 + 1}, ValueError, "ksize must be <= 65535"),
+    ({"ksize": 3, "border": "wrap"}, ValueError, "border must be one of"),
+    ({"ksize": 3, "border": "constant", "cval": 300}, ValueError, "cval must be an integer in \\[0, 255\\]"),
+    ({"ksize": 3, "border": "constant", "cval": 0.5}, ValueError, "cval must be an integer"),
+    ({"ksize": 3, "cval": "a"}, TypeError, "cval must be a real number"),
+    ({"ksize": 3, "cval": float("nan")}, ValueError, "cval must be finite"),
+])
+def test_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        median_filter(np.zeros((5, 5), np.uint8), **kwargs)
+
+
+@pytest.mark.parametrize("image, error, message", [
+    (np.zeros((2, 3, 4, 5), np.uint8), ValueError, "image must have shape \\(H, W\\) or \\(H, W, C\\)"),
+    (np.zeros(5, np.uint8), ValueError, "image must have shape"),
+    (np.zeros((4, 4), bool), TypeError, "image must have dtype .*; got bool"),
+    (np.zeros((4, 4), complex), TypeError, "got complex128"),
+    (np.zeros((4, 4), object), TypeError, "got object"),
+    (np.zeros((4, 4), np.int32), TypeError, "got int32"),
+    (np.zeros((4, 4), np.float16), TypeError, "got float16"),
+])
+def test_bad_images(image, error, message):
+    with pytest.raises(error, match=message):
+        median_filter(image, 3)
+
+
+def test_huge_window_on_float_refused_not_hung():
+    with pytest.raises(ValueError, match="use a smaller ksize"):
+        median_filter(np.zeros((300, 300), np.float32), 1001)
+
+
+def test_huge_window_uint8_is_exact():
+    image = np.random.default_rng(0).integers(0, 256, (6, 5), dtype=np.uint8)
+    for border in SCIPY_MODES:
+        np.testing.assert_array_equal(median_filter(image, 301, border=border),
+                                      plain_median(image, 301, border))
+
+
+images = st.tuples(
+    st.sampled_from(DTYPES),
+    st.integers(1, 12), st.integers(1, 12), st.sampled_from([None, 1, 3]),
+    st.integers(0, 2**32 - 1),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(images, st.sampled_from([1, 3, 5, 7, 9, 11, 13, 17]), st.sampled_from(list(SCIPY_MODES)))
+def test_fuzz_against_scipy(spec, ksize, border):
+    dtype, h, w, c, seed = spec
+    shape = (h, w) if c is None else (h, w, c)
+    rng = np.random.default_rng(seed)
+    image = random_image(rng, shape, dtype)
+    if rng.random() < 0.5:   # many ties
+        image = (image // 64 if np.dtype(dtype).kind != "f" else np.round(image / 64)).astype(dtype)
+    got = median_filter(image, ksize, border=border, cval=1)
+    np.testing.assert_array_equal(got, plain_median(image, ksize, border, cval=1))
+    if not scipy_reflect_is_broken(shape, ksize, border):
+        np.testing.assert_array_equal(got, scipy_median(image, ksize, border, cval=1))
