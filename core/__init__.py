@@ -8,6 +8,9 @@ from .nms import batched_nms, nms, nms_detections, soft_nms
 from .arch import LayerField, receptive_field
 from .linear import GDResult, gradient_descent, least_squares
 from .metrics import auc, average_precision, precision_recall_curve, roc_curve
+# Clustering and neighbours: k-means, YOLO anchors, mean shift, kNN.
+from .cluster import AnchorResult, KMeansResult, anchor_kmeans, kmeans, mean_shift
+from .neighbors import knn_classify, knn_search
 # Neural networks: layers with backward passes, Adam, conv+BN fusion.
 from .conv import conv2d_backward, conv2d_forward, max_pool2d_backward, max_pool2d_forward
 from .fusion import fuse_conv_bn, fuse_torch_conv_bn
@@ -29,6 +32,8 @@ __all__ = [
     # learning and metrics
     "auc", "roc_curve", "precision_recall_curve", "average_precision",
     "least_squares", "gradient_descent", "GDResult", "receptive_field", "LayerField",
+    # clustering and neighbours
+    "kmeans", "KMeansResult", "anchor_kmeans", "AnchorResult", "mean_shift", "knn_search", "knn_classify",
     # neural networks
     "relu_forward", "relu_backward", "batchnorm_forward", "batchnorm_backward",
     "dropout_forward", "dropout_backward", "conv2d_forward", "conv2d_backward",

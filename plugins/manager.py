@@ -27,6 +27,8 @@ BUILTIN_PLUGINS = (
     "shouxie.plugins.metrics",
     "shouxie.plugins.linear",
     "shouxie.plugins.arch",
+    "shouxie.plugins.cluster",
+    "shouxie.plugins.neighbors",
     "shouxie.plugins.coding",
     "shouxie.plugins.nn",
     "shouxie.plugins.image",
