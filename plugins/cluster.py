@@ -6,6 +6,7 @@ import numpy as np
 
 from shouxie import core
 
+from ._optional import require
 from .hookspecs import hookimpl
 
 
@@ -73,11 +74,7 @@ def mean_shift(X, bandwidth, kernel="flat", seeds=None, bin_seeding=False, min_b
 
 
 def _sklearn_cluster():
-    try:
-        import sklearn.cluster
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("this reference op needs scikit-learn: pip install scikit-learn") from exc
-    return sklearn.cluster
+    return require("sklearn.cluster", needed_by="this reference op", install="pip install scikit-learn")
 
 
 def sklearn_kmeans(X, k, init="k-means++", max_iter=300, tol=1e-4, seed=None) -> dict:

@@ -13,6 +13,7 @@ import numpy as np
 from shouxie import core
 from shouxie.core import huffman
 
+from ._optional import require
 from .hookspecs import hookimpl
 
 #: A few KB of English prose shipped with the package, for the quickstart.
@@ -95,20 +96,12 @@ def huffman_decode(payload, nbits: int, count: int, lengths) -> np.ndarray:
 
 # --------------------------------------------------------------------------- references
 def _zlib():
-    try:
-        import zlib
-    except ImportError as exc:  # pragma: no cover - zlib is optional in CPython builds
-        raise ImportError("the zlib reference needs Python's zlib module") from exc
-    return zlib
+    return require("zlib", needed_by="the zlib reference", install="a Python built with zlib")
 
 
 def _bitarray():
-    try:
-        import bitarray
-        import bitarray.util
-    except ImportError as exc:
-        raise ImportError("the bitarray reference needs 'pip install bitarray'") from exc
-    return bitarray
+    require("bitarray.util", needed_by="the bitarray reference", install="pip install bitarray")
+    return require("bitarray", needed_by="the bitarray reference", install="pip install bitarray")
 
 
 def zlib_huffman_compress(data) -> dict:

@@ -6,6 +6,7 @@ import numpy as np
 from shouxie import core
 from shouxie.core.detection_losses import YOLOV3_ANCHOR_MASKS, YOLOV3_STRIDES
 
+from ._optional import require
 from .hookspecs import hookimpl
 
 # --------------------------------------------------------------------------------------- data
@@ -181,10 +182,7 @@ def cv2_nms_boxes(boxes, scores, iou_threshold: float = 0.5) -> dict:
 
     OpenCV only considers boxes scoring strictly above 0 (its score threshold must be >= 0).
     """
-    try:
-        import cv2
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("ref.cv2_nms_boxes needs OpenCV: pip install opencv-python-headless") from exc
+    cv2 = require("cv2", needed_by="ref.cv2_nms_boxes", install="pip install opencv-python-headless")
     b = np.asarray(boxes, dtype=np.float64)
     xywh = np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1)
     keep = cv2.dnn.NMSBoxes(xywh.tolist(), np.asarray(scores, dtype=np.float64).tolist(),
@@ -228,10 +226,7 @@ def numpy_soft_nms(boxes, scores, method: str = "gaussian", sigma: float = 0.5, 
 def torch_sigmoid_focal_loss(logits, targets, alpha: float = 0.25, gamma: float = 2.0,
                              reduction: str = "mean") -> dict:
     """Reference: torchvision's ``sigmoid_focal_loss`` formula written in torch (no torchvision needed)."""
-    try:
-        import torch
-    except ImportError as exc:
-        raise ImportError("ref.torch_sigmoid_focal_loss needs torch") from exc
+    torch = require("torch", needed_by="ref.torch_sigmoid_focal_loss", install="pip install torch==2.13.0")
     x, t = torch.as_tensor(np.asarray(logits)), torch.as_tensor(np.asarray(targets))
     p = torch.sigmoid(x)
     loss = torch.nn.functional.binary_cross_entropy_with_logits(x, t, reduction="none")
@@ -244,13 +239,9 @@ def torch_sigmoid_focal_loss(logits, targets, alpha: float = 0.25, gamma: float 
 
 
 def _torchvision():
-    try:
-        import torch
-        import torchvision.ops
-    except ImportError as exc:
-        raise ImportError("this reference op needs torchvision: "
-                          "pip install torch==2.14.1 torchvision==0.29.1") from exc
-    return torch, torchvision.ops
+    ops = require("torchvision.ops", needed_by="this reference op",
+                  install="pip install torch==2.14.1 torchvision==0.29.1")
+    return require("torch", needed_by="torchvision", install="pip install torch"), ops
 
 
 def torchvision_box_iou(boxes1, boxes2) -> dict:

@@ -8,13 +8,13 @@ import numpy as np
 
 from shouxie import core
 
+from ._optional import require
 from .hookspecs import hookimpl
 
 #: Our border names -> scipy.ndimage modes.
 SCIPY_MODES = {"replicate": "nearest", "constant": "constant", "reflect": "reflect",
                "reflect101": "mirror"}
-PILLOW_MISSING = ("reading and writing {suffix} files needs Pillow; install it with "
-                  "`pip install 'shouxie[image]'` (or save as .npy)")
+OPENCV = "pip install opencv-python-headless"
 
 
 def _full_scale(dtype: np.dtype) -> float:
@@ -89,11 +89,8 @@ def psnr(image, reference, data_range: float | None = None) -> dict:
 
 
 def _pillow(suffix: str):
-    try:
-        from PIL import Image
-    except ImportError:
-        raise ImportError(PILLOW_MISSING.format(suffix=suffix)) from None
-    return Image
+    return require("PIL.Image", needed_by=f"reading and writing {suffix} files",
+                   install="pip install 'shouxie[image]' (Pillow), or save as .npy")
 
 
 def load(path: str) -> np.ndarray:
@@ -134,10 +131,7 @@ def resize_bilinear(image, size=None, scale=None, mode: str = "half_pixel") -> n
 
 def cv2_median_blur(image, ksize: int = 3, border: str = "replicate", cval=0) -> np.ndarray:
     """OpenCV cv2.medianBlur (replicate border only; uint8 for ksize > 5)."""
-    try:
-        import cv2
-    except ImportError:
-        raise ImportError("ref.cv2_median_blur needs OpenCV: pip install opencv-python-headless") from None
+    cv2 = require("cv2", needed_by="ref.cv2_median_blur", install=OPENCV)
     if border != "replicate":
         raise ValueError(f"cv2.medianBlur only has the replicate border, got {border!r}")
     return cv2.medianBlur(np.ascontiguousarray(image), ksize).reshape(np.shape(image))
@@ -145,10 +139,7 @@ def cv2_median_blur(image, ksize: int = 3, border: str = "replicate", cval=0) ->
 
 def scipy_median_filter(image, ksize: int = 3, border: str = "replicate", cval=0) -> np.ndarray:
     """scipy.ndimage.median_filter with the matching mode, channels filtered separately."""
-    try:
-        from scipy import ndimage
-    except ImportError:
-        raise ImportError("ref.scipy_median_filter needs scipy: pip install scipy") from None
+    ndimage = require("scipy.ndimage", needed_by="ref.scipy_median_filter", install="pip install scipy")
     image = np.asarray(image)
     size = (ksize, ksize, 1)[:image.ndim]
     return ndimage.median_filter(image, size=size, mode=SCIPY_MODES[border], cval=cval)
@@ -156,10 +147,7 @@ def scipy_median_filter(image, ksize: int = 3, border: str = "replicate", cval=0
 
 def cv2_resize(image, size=None, scale=None, mode: str = "half_pixel") -> np.ndarray:
     """OpenCV cv2.resize with INTER_LINEAR (half_pixel mode only)."""
-    try:
-        import cv2
-    except ImportError:
-        raise ImportError("ref.cv2_resize needs OpenCV: pip install opencv-python-headless") from None
+    cv2 = require("cv2", needed_by="ref.cv2_resize", install=OPENCV)
     if mode != "half_pixel":
         raise ValueError(f"cv2.resize INTER_LINEAR is the half_pixel mode, got {mode!r}")
     image = np.asarray(image)
@@ -173,10 +161,7 @@ def cv2_resize(image, size=None, scale=None, mode: str = "half_pixel") -> np.nda
 
 def torch_interpolate(image, size=None, scale=None, mode: str = "half_pixel") -> np.ndarray:
     """torch.nn.functional.interpolate(mode="bilinear") on an (H, W[, C]) numpy image."""
-    try:
-        import torch
-    except ImportError:
-        raise ImportError("ref.torch_interpolate needs PyTorch: pip install torch") from None
+    torch = require("torch", needed_by="ref.torch_interpolate", install="pip install torch==2.13.0")
     if mode not in ("half_pixel", "align_corners"):
         raise ValueError(f"torch bilinear has the half_pixel and align_corners modes, got {mode!r}")
     image = np.asarray(image)

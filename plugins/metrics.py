@@ -5,6 +5,7 @@ import numpy as np
 
 from shouxie import core
 
+from ._optional import require
 from .hookspecs import hookimpl
 
 
@@ -65,11 +66,7 @@ def average_precision(labels, scores, pos_label=1, sample_weight=None) -> float:
 
 
 def _sklearn_metrics():
-    try:
-        from sklearn import metrics
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("the ref.sklearn_* ops need scikit-learn: pip install scikit-learn") from exc
-    return metrics
+    return require("sklearn.metrics", needed_by="the ref.sklearn_* ops", install="pip install scikit-learn")
 
 
 def sklearn_roc_auc(labels, scores, sample_weight=None) -> float:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from shouxie import core
 
+from ._optional import require
 from .hookspecs import hookimpl
 
 
@@ -19,11 +20,8 @@ def knn_classify(queries, data, labels, k) -> dict:
 
 def sklearn_knn(queries, data, k) -> dict:
     """scikit-learn NearestNeighbors(algorithm="brute").kneighbors, the reference for knn_search."""
-    try:
-        from sklearn.neighbors import NearestNeighbors
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("ref.sklearn_knn needs scikit-learn: pip install scikit-learn") from exc
-    distances, indices = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(data).kneighbors(queries)
+    neighbors = require("sklearn.neighbors", needed_by="ref.sklearn_knn", install="pip install scikit-learn")
+    distances, indices = neighbors.NearestNeighbors(n_neighbors=k, algorithm="brute").fit(data).kneighbors(queries)
     return {"distances": distances, "indices": indices}
 
 

@@ -134,3 +134,13 @@ def test_load_plugins_by_module_path(pm, tmp_path, monkeypatch):
     load_plugins(pm, ["extra_plugin_mod"])
     load_plugins(pm, ["extra_plugin_mod"])  # idempotent
     assert collect_ops(pm).get("extra.one").plugin == "extra_plugin_mod"
+
+
+def test_require_names_what_needs_a_missing_library(monkeypatch):
+    from shouxie.plugins._optional import require
+    assert require("json.decoder", needed_by="x", install="y").__name__ == "json.decoder"
+    with pytest.raises(ImportError, match=r"^ref.thing needs nosuchlib_xyz: pip install nosuchlib-xyz$"):
+        require("nosuchlib_xyz.sub", needed_by="ref.thing", install="pip install nosuchlib-xyz")
+    monkeypatch.setitem(__import__("sys").modules, "json", None)  # package gone, submodule cached
+    with pytest.raises(ImportError, match="needs json"):
+        require("json.decoder", needed_by="x", install="y")

@@ -1,0 +1,15 @@
+"""Optional libraries: the references ops compare with, imported only when an op runs."""
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+
+def require(module: str, *, needed_by: str, install: str) -> ModuleType:
+    """Import ``module``; when it is missing, an ``ImportError`` says what needs it and how to install it."""
+    package = module.partition(".")[0]
+    try:
+        importlib.import_module(package)  # a cached submodule must not hide a missing package
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(f"{needed_by} needs {package}: {install}") from exc
