@@ -516,8 +516,7 @@ def test_cli_round_trip_and_keeps_output_on_failure(tmp_path, capsys):
 
 def test_cli_pipes_through_stdin_and_stdout():
     data = b"streaming through a pipe " * 1000
-    # SKBUILD_EDITABLE_VERBOSE=0: an editable install's rebuild message would otherwise go to stdout.
-    env = {**os.environ, "SHOUXIE_DISABLE_PLUGIN_AUTOLOAD": "1", "SKBUILD_EDITABLE_VERBOSE": "0"}
+    env = {**os.environ, "SHOUXIE_DISABLE_PLUGIN_AUTOLOAD": "1"}
     run = [sys.executable, "-c", "import sys; from shouxie.runner import main; sys.exit(main())"]
     packed = subprocess.run(run + ["huffman", "compress", "-", "-"], input=data, capture_output=True,
                             env=env, check=True).stdout
