@@ -280,15 +280,21 @@ cdef inline Py_ssize_t _decay(
 ) noexcept nogil:
     """Decay slots lo .. hi - 1 by their IoU with the selected box; -1 marks a dropped box.
 
-    Returns how many boxes were dropped. One fused, branch-free loop per method, so that each
-    vectorises (GCC unswitches the loop on exact_inverse).
+    Returns how many boxes were dropped. One fused, branch-free loop per method (and per way of
+    dividing by sigma), so that each vectorises.
     """
     cdef Py_ssize_t q, dropped = 0
     cdef double iou, s, inverse = 1 / sigma
-    if method == GAUSSIAN:
+    if method == GAUSSIAN and exact_inverse:
         for q in range(lo, hi):
             iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
-            s = sc[q] * _exp_neg((iou * iou) * inverse if exact_inverse else (iou * iou) / sigma)
+            s = sc[q] * _exp_neg((iou * iou) * inverse)
+            dropped += (s < score_threshold) & (sc[q] >= 0)
+            sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
+    elif method == GAUSSIAN:
+        for q in range(lo, hi):
+            iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
+            s = sc[q] * _exp_neg((iou * iou) / sigma)
             dropped += (s < score_threshold) & (sc[q] >= 0)
             sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
     else:
