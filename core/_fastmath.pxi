@@ -24,15 +24,20 @@ cdef extern from *:
 
 
 cdef inline double _exp_neg(double t) noexcept nogil:
-    """exp(-t) for t >= 0, branch-free so that loops calling it vectorise (about 1 ulp).
+    """exp(-t) for t >= 0, branch-free so that loops calling it vectorise (about 1 ulp); 0 beyond
+    t = 708."""
+    return _exp_neg_moderate(t if t < 708.0 else 708.0) if t < 708.0 else 0.0
+
+
+cdef inline double _exp_neg_moderate(double t) noexcept nogil:
+    """exp(-t) for 0 <= t <= 708 (about 1 ulp); cheaper than _exp_neg where t is known bounded.
 
     exp(r) 2**k with x = -t = k ln2 + r, |r| <= ln2 / 2 (Cody-Waite), exp(r) by a degree-11
     polynomial (Chebyshev nodes, relative error 2e-17) evaluated by Estrin's scheme (a short
-    dependency chain), 2**k built in the exponent bits. exp(-t) is 0 beyond t = 708.
+    dependency chain), 2**k (k >= -1022) built in the exponent bits.
     """
-    cdef double x = -(t if t < 708.0 else 708.0)
-    cdef double k = nearbyint(x * 1.4426950408889634)  # floor() would block vectorisation
-    cdef double r = (x - k * 6.93145751953125e-1) - k * 1.42860682030941723212e-6
+    cdef double k = nearbyint(-t * 1.4426950408889634)  # floor() would block vectorisation
+    cdef double r = (-t - k * 6.93145751953125e-1) - k * 1.42860682030941723212e-6
     cdef double r2 = r * r
     cdef double r4 = r2 * r2
     cdef double p = ((1.0 + r) + r2 * (0.5000000000000019 + r * 0.1666666666666668)
@@ -40,7 +45,7 @@ cdef inline double _exp_neg(double t) noexcept nogil:
                              + r2 * (0.0013888888952314775 + r * 0.00019841269890047113))
                      + (r4 * r4) * ((2.4801485482328494e-05 + r * 2.755724091857897e-06)
                                     + r2 * (2.763263963904103e-07 + r * 2.5110037605963777e-08)))
-    return p * _pow2i(k) if t < 708.0 else 0.0
+    return p * _pow2i(k)
 
 
 cdef inline double _log1p_unit(double e) noexcept nogil:

@@ -281,14 +281,20 @@ cdef inline Py_ssize_t _decay(
     """Decay slots lo .. hi - 1 by their IoU with the selected box; -1 marks a dropped box.
 
     Returns how many boxes were dropped. One fused, branch-free loop per method (and per way of
-    dividing by sigma), so that each vectorises.
+    dividing by sigma, and whether exp must guard against underflow), so that each vectorises.
     """
     cdef Py_ssize_t q, dropped = 0
     cdef double iou, s, inverse = 1 / sigma
-    if method == GAUSSIAN and exact_inverse:
+    if method == GAUSSIAN and exact_inverse and inverse <= 512:  # then iou² / sigma <= 512
         for q in range(lo, hi):
             iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
-            s = sc[q] * _exp_neg((iou * iou) * inverse)
+            s = sc[q] * _exp_neg_moderate((iou * iou) * inverse)
+            dropped += (s < score_threshold) & (sc[q] >= 0)
+            sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
+    elif method == GAUSSIAN and inverse <= 512:
+        for q in range(lo, hi):
+            iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
+            s = sc[q] * _exp_neg_moderate((iou * iou) / sigma)
             dropped += (s < score_threshold) & (sc[q] >= 0)
             sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
     elif method == GAUSSIAN:
