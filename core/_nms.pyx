@@ -181,8 +181,8 @@ def soft_nms(
                 hi = LANES * (first + _first_at_least(&s.group_x1[first], stop - first, px2))
                 if lo >= hi:
                     continue
-                dead += _decay(s.sc.data(), s.x1.data(), s.y1.data(), s.x2.data(), s.y2.data(), s.area.data(), lo, hi,
-                               px1, py1, px2, py2, parea, method, sigma, exact_inverse, iou_threshold,
+                dead += _decay(s.sc.data(), s.x1.data(), s.y1.data(), s.x2.data(), s.y2.data(), s.area.data(),
+                               lo, hi, px1, py1, px2, py2, parea, method, sigma, exact_inverse, iou_threshold,
                                score_threshold)
                 s.refresh(lo, hi)
     return count
