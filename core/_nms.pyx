@@ -1,5 +1,5 @@
 """Compiled non-maximum suppression kernels. Inputs are validated by :mod:`shouxie.core.nms`."""
-from libc.math cimport INFINITY
+from libc.math cimport INFINITY, frexp
 from libc.stdint cimport INT64_MAX, int64_t, uint8_t
 
 from libcpp.vector cimport vector
@@ -80,12 +80,8 @@ def nms_segments(
 
 
 cdef enum:
-    BLOCK = 64  # soft_nms keeps the maximum score of every BLOCK consecutive boxes
-
-
-cdef inline Py_ssize_t _stop(Py_ssize_t n, Py_ssize_t b) noexcept nogil:
-    """End of block b of n boxes."""
-    return n if n < b * BLOCK + BLOCK else b * BLOCK + BLOCK
+    LANES = 8    # soft_nms stores boxes in groups of LANES slots (one AVX-512 vector of doubles)
+    BLOCK = 64   # and keeps the maximum score of every BLOCK slots
 
 
 def soft_nms(
@@ -103,135 +99,217 @@ def soft_nms(
 ):
     """Soft-NMS (Bodla et al. 2017); returns how many boxes were selected.
 
-    Live boxes are kept grouped in horizontal bands (by y1) and sorted by x1 inside a band, so
-    the boxes of a band that a selected box can overlap form one contiguous range, found by two
-    binary searches (on x1, and on the band's running maximum of x2); bands entirely above or
-    below the box are skipped. Only those ranges are decayed, in branch-free loops that
-    vectorise. Selected and dropped boxes get score -1 and are compacted away every N / 8
-    selections. The maximum score of every BLOCK boxes is cached and refreshed for the blocks a
-    range touches, so finding the next selection (highest score, lowest original index on ties)
+    Live boxes sit in slots (see Slots): horizontal bands (by y1), each sorted by x1 and padded
+    to whole groups of LANES slots. The groups of a band that a selected box can overlap form
+    one contiguous range, found by two binary searches over group bounds (the first x1 of each
+    group, the band's running maximum of x2); bands entirely above or below the box are
+    skipped. Only those ranges are decayed, in branch-free loops that vectorise; a box outside
+    the selected one has IoU 0, hence weight 1, so whole groups can be decayed. Selected and
+    dropped boxes get score -1 and are compacted away once they are a quarter of the live ones.
+    The maximum score of every BLOCK slots is cached and refreshed for the blocks a range
+    touches, so finding the next selection (highest score, lowest original index on ties)
     scans N / BLOCK maxima.
     """
-    cdef Py_ssize_t n = 0, nb = 0, b, q, p, g, lo, hi, first, stop, since = 0, count = 0
-    cdef vector[double] x1, y1, x2, y2, area, x2_max, sc, block_max, band_y1_min, band_y2_max
-    cdef vector[int64_t] box_id, box_band
-    cdef vector[Py_ssize_t] band_start
+    cdef Slots s
+    cdef Py_ssize_t q, g, p, b, first, stop, lo, hi, live = 0, dead = 0, count = 0
     cdef double px1, py1, px2, py2, parea, top
     cdef int64_t best_id
+    cdef vector[Py_ssize_t] fill
+    # with a power of two, iou² * (1 / sigma) is exactly iou² / sigma, and cheaper
+    cdef int exponent
+    cdef bint exact_inverse = frexp(sigma, &exponent) == 0.5 and -1000 < exponent < 1000
+    for q in range(boxes_t.shape[1]):
+        live += scores[q] >= score_threshold
+    if live == 0:
+        return 0
     with nogil:
+        # lay the boxes above the threshold out in slots, each band padded to whole groups
+        s.band_start.resize(bands + 1, 0)
         for q in range(boxes_t.shape[1]):
             if scores[q] >= score_threshold:
-                x1.push_back(boxes_t[0, q])
-                y1.push_back(boxes_t[1, q])
-                x2.push_back(boxes_t[2, q])
-                y2.push_back(boxes_t[3, q])
-                area.push_back((boxes_t[2, q] - boxes_t[0, q]) * (boxes_t[3, q] - boxes_t[1, q]))
-                sc.push_back(scores[q])
-                box_id.push_back(ids[q])
-                box_band.push_back(band[q])
-        n = sc.size()
-        x2_max.resize(n)
-        block_max.resize((n + BLOCK - 1) // BLOCK)
-        band_start.resize(bands + 1)
-        band_y1_min.resize(bands)
-        band_y2_max.resize(bands)
-        while n > 0:
-            if since == 0 or 8 * since >= n:
-                # drop dead boxes (score -1), then rebuild the band index and block maxima
-                b = 0
-                for q in range(n):
-                    if sc[q] >= 0:
-                        x1[b] = x1[q]
-                        y1[b] = y1[q]
-                        x2[b] = x2[q]
-                        y2[b] = y2[q]
-                        area[b] = area[q]
-                        sc[b] = sc[q]
-                        box_id[b] = box_id[q]
-                        box_band[b] = box_band[q]
-                        b += 1
-                n = b
-                if n == 0:
-                    break
-                for g in range(bands + 1):
-                    band_start[g] = 0
-                for g in range(bands):
-                    band_y1_min[g] = INFINITY
-                    band_y2_max[g] = -INFINITY
-                for q in range(n):
-                    g = box_band[q]
-                    band_start[g + 1] += 1
-                    band_y1_min[g] = _min(band_y1_min[g], y1[q])
-                    band_y2_max[g] = _max(band_y2_max[g], y2[q])
-                    x2_max[q] = _max(x2[q], x2_max[q - 1]) if q > 0 and box_band[q - 1] == g else x2[q]
-                for g in range(bands):
-                    band_start[g + 1] += band_start[g]
-                nb = (n + BLOCK - 1) // BLOCK
-                _refresh(&sc[0], n, &block_max[0], 0, nb)
-                since = 0
-            since += 1
-            top = _max_or_minus_one(&block_max[0], nb)
+                s.band_start[band[q] + 1] += 1
+        for g in range(bands):
+            s.band_start[g + 1] = s.band_start[g] + _whole(s.band_start[g + 1], LANES)
+        s.allocate(s.band_start[bands])
+        fill.assign(s.band_start.begin(), s.band_start.end())
+        for q in range(boxes_t.shape[1]):
+            if scores[q] >= score_threshold:
+                p = fill[band[q]]
+                fill[band[q]] += 1
+                s.x1[p] = boxes_t[0, q]
+                s.y1[p] = boxes_t[1, q]
+                s.x2[p] = boxes_t[2, q]
+                s.y2[p] = boxes_t[3, q]
+                s.area[p] = (boxes_t[2, q] - boxes_t[0, q]) * (boxes_t[3, q] - boxes_t[1, q])
+                s.sc[p] = scores[q]
+                s.box_id[p] = ids[q]
+        s.index()
+        while True:
+            if 4 * dead >= live:
+                s.compact()
+                live -= dead
+                dead = 0
+            top = _max_or_minus_one(s.block_max.data(), s.block_max.size())
             if top < 0:
                 break
             best_id = INT64_MAX
             p = 0
-            for b in range(nb):
-                if block_max[b] == top:
-                    for q in range(b * BLOCK, _stop(n, b)):
-                        if sc[q] == top and box_id[q] < best_id:
-                            best_id = box_id[q]
+            for b in range(s.block_max.size()):
+                if s.block_max[b] == top:
+                    for q in range(b * BLOCK, b * BLOCK + BLOCK):
+                        if s.sc[q] == top and s.box_id[q] < best_id:
+                            best_id = s.box_id[q]
                             p = q
             selected[count] = best_id
             selected_scores[count] = top
             count += 1
-            sc[p] = -1
-            _refresh(&sc[0], n, &block_max[0], p // BLOCK, p // BLOCK + 1)
-            px1 = x1[p]
-            py1 = y1[p]
-            px2 = x2[p]
-            py2 = y2[p]
-            parea = area[p]
+            dead += 1
+            s.sc[p] = -1
+            s.refresh(p, p + 1)
+            px1 = s.x1[p]
+            py1 = s.y1[p]
+            px2 = s.x2[p]
+            py2 = s.y2[p]
+            parea = s.area[p]
             for g in range(bands):
-                first = band_start[g]
-                stop = band_start[g + 1]
-                if first == stop or band_y1_min[g] >= py2 or band_y2_max[g] <= py1:
+                first = s.band_start[g] // LANES
+                stop = s.band_start[g + 1] // LANES
+                if first == stop or s.band_y1_min[g] >= py2 or s.band_y2_max[g] <= py1:
                     continue  # empty, or entirely below / above the selected box
-                lo = first + _first_above(&x2_max[first], stop - first, px1)  # earlier boxes end left of px1
-                hi = first + _first_at_least(&x1[first], stop - first, px2)  # later ones start right of px2
+                # groups before lo end left of px1, groups from hi on start right of px2
+                lo = LANES * (first + _first_above(&s.group_x2_max[first], stop - first, px1))
+                hi = LANES * (first + _first_at_least(&s.group_x1[first], stop - first, px2))
                 if lo >= hi:
                     continue
-                _decay(&sc[0], &x1[0], &y1[0], &x2[0], &y2[0], &area[0], lo, hi, px1, py1, px2, py2, parea,
-                       method, sigma, iou_threshold, score_threshold)
-                _refresh(&sc[0], n, &block_max[0], lo // BLOCK, (hi - 1) // BLOCK + 1)
+                dead += _decay(s.sc.data(), s.x1.data(), s.y1.data(), s.x2.data(), s.y2.data(), s.area.data(),
+                               lo, hi, px1, py1, px2, py2, parea, method, sigma, exact_inverse, iou_threshold,
+                               score_threshold)
+                s.refresh(lo, hi)
     return count
 
 
-cdef inline void _decay(
+cdef inline Py_ssize_t _whole(Py_ssize_t n, Py_ssize_t unit) noexcept nogil:
+    """n rounded up to a multiple of unit."""
+    return (n + unit - 1) // unit * unit
+
+
+cdef cppclass Slots:
+    """Soft-NMS's live boxes: bands one after the other, each sorted by x1 and padded to whole
+    groups of LANES slots by dead dummies (x1 = inf, x2 = -inf, area 0, score -1: IoU 0 with
+    any box). Scores and ids are padded to whole BLOCKs."""
+    vector[double] x1, y1, x2, y2, area, sc
+    vector[int64_t] box_id
+    vector[Py_ssize_t] band_start       # band g is slots band_start[g] .. band_start[g + 1] - 1
+    vector[double] band_y1_min, band_y2_max
+    vector[double] group_x1             # x1 of each group's first slot
+    vector[double] group_x2_max         # largest x2 in the band up to each group's end
+    vector[double] block_max            # largest score of each BLOCK slots, -1 when none
+
+    void allocate(Py_ssize_t m) noexcept nogil:
+        """m dummy slots."""
+        this.x1.assign(m, INFINITY)
+        this.x2.assign(m, -INFINITY)
+        this.y1.assign(m, 0.0)
+        this.y2.assign(m, 0.0)
+        this.area.assign(m, 0.0)
+        this.sc.assign(_whole(m, BLOCK), -1.0)
+        this.box_id.assign(_whole(m, BLOCK), INT64_MAX)
+
+    void index() noexcept nogil:
+        """Rebuild the band extents, group bounds and block maxima."""
+        cdef Py_ssize_t g, q
+        cdef Py_ssize_t bands = this.band_start.size() - 1, m = this.band_start[bands]
+        cdef double running
+        this.band_y1_min.assign(bands, INFINITY)
+        this.band_y2_max.assign(bands, -INFINITY)
+        this.group_x1.resize(m // LANES)
+        this.group_x2_max.resize(m // LANES)
+        for g in range(bands):
+            running = -INFINITY
+            for q in range(this.band_start[g], this.band_start[g + 1]):
+                if this.sc[q] >= 0:
+                    this.band_y1_min[g] = _min(this.band_y1_min[g], this.y1[q])
+                    this.band_y2_max[g] = _max(this.band_y2_max[g], this.y2[q])
+                running = _max(running, this.x2[q])
+                if q % LANES == 0:
+                    this.group_x1[q // LANES] = this.x1[q]
+                if q % LANES == LANES - 1:
+                    this.group_x2_max[q // LANES] = running
+        this.block_max.resize(_whole(m, BLOCK) // BLOCK)
+        if m > 0:
+            this.refresh(0, m)
+
+    void refresh(Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+        """Recompute the maxima of the blocks that slots lo .. hi - 1 touch."""
+        cdef Py_ssize_t b
+        for b in range(lo // BLOCK, (hi - 1) // BLOCK + 1):
+            this.block_max[b] = _max_or_minus_one(&this.sc[b * BLOCK], BLOCK)
+
+    void compact() noexcept nogil:
+        """Drop the dead slots (score < 0), pad the bands again, re-index."""
+        cdef Py_ssize_t g, q, w = 0, first = 0
+        cdef Py_ssize_t bands = this.band_start.size() - 1
+        for g in range(bands):
+            for q in range(first, this.band_start[g + 1]):
+                if this.sc[q] >= 0:
+                    this.x1[w] = this.x1[q]
+                    this.y1[w] = this.y1[q]
+                    this.x2[w] = this.x2[q]
+                    this.y2[w] = this.y2[q]
+                    this.area[w] = this.area[q]
+                    this.sc[w] = this.sc[q]
+                    this.box_id[w] = this.box_id[q]
+                    w += 1
+            first = this.band_start[g + 1]
+            while w % LANES:
+                this.x1[w] = INFINITY
+                this.x2[w] = -INFINITY
+                this.area[w] = 0
+                this.sc[w] = -1
+                w += 1
+            this.band_start[g + 1] = w
+        for q in range(w, _whole(w, BLOCK)):
+            this.sc[q] = -1
+        this.index()
+
+
+cdef inline Py_ssize_t _decay(
     double* sc, const double* x1, const double* y1, const double* x2, const double* y2, const double* area,
     Py_ssize_t lo, Py_ssize_t hi, double px1, double py1, double px2, double py2, double parea,
-    int method, double sigma, double iou_threshold, double score_threshold,
+    int method, double sigma, bint exact_inverse, double iou_threshold, double score_threshold,
 ) noexcept nogil:
-    """Decay boxes lo .. hi - 1 by their IoU with the selected box; -1 marks a dropped box.
+    """Decay slots lo .. hi - 1 by their IoU with the selected box; -1 marks a dropped box.
 
-    One fused, branch-free loop per method, so that each vectorises.
+    Returns how many boxes were dropped. One fused, branch-free loop per method (and per way of
+    dividing by sigma, and whether exp must guard against underflow), so that each vectorises.
     """
-    cdef Py_ssize_t q
-    cdef double iou, s
-    if method == GAUSSIAN and sigma >= 0.125:  # then iou² / sigma <= 8
+    cdef Py_ssize_t q, dropped = 0
+    cdef double iou, s, inverse = 1 / sigma
+    if method == GAUSSIAN and exact_inverse and inverse <= 512:  # then iou² / sigma <= 512
         for q in range(lo, hi):
             iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
-            s = sc[q] * _exp_neg_small((iou * iou) / sigma)
+            s = sc[q] * _exp_neg_moderate((iou * iou) * inverse)
+            dropped += (s < score_threshold) & (sc[q] >= 0)
+            sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
+    elif method == GAUSSIAN and inverse <= 512:
+        for q in range(lo, hi):
+            iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
+            s = sc[q] * _exp_neg_moderate((iou * iou) / sigma)
+            dropped += (s < score_threshold) & (sc[q] >= 0)
             sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
     elif method == GAUSSIAN:
         for q in range(lo, hi):
             iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
             s = sc[q] * _exp_neg((iou * iou) / sigma)
+            dropped += (s < score_threshold) & (sc[q] >= 0)
             sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
     else:
         for q in range(lo, hi):
             iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
             s = sc[q] * (1 - iou if iou > iou_threshold else 1.0)
+            dropped += (s < score_threshold) & (sc[q] >= 0)
             sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
+    return dropped
 
 
 cdef inline double _iou(double ax1, double ay1, double ax2, double ay2, double area_a,
@@ -241,14 +319,6 @@ cdef inline double _iou(double ax1, double ay1, double ax2, double ay2, double a
                          * _max(_min(ay2, by2) - _max(ay1, by1), 0.0))
     cdef double union = area_a + area_b - inter
     return inter / (union if union > 0 else 1.0)
-
-
-cdef inline void _refresh(const double* scores, Py_ssize_t n, double* block_max, Py_ssize_t first,
-                          Py_ssize_t stop) noexcept nogil:
-    """Recompute the cached maxima of blocks first .. stop - 1."""
-    cdef Py_ssize_t b
-    for b in range(first, stop):
-        block_max[b] = _max_or_minus_one(scores + b * BLOCK, _stop(n, b) - b * BLOCK)
 
 
 cdef inline Py_ssize_t _first_above(const double* a, Py_ssize_t n, double v) noexcept nogil:

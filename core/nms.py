@@ -212,12 +212,14 @@ def soft_nms(boxes, scores, *, method: str = "gaussian", sigma: float = 0.5,
     # sqrt(N) / 9 bands (8 for 5000 boxes) balances the per-band searches against the boxes
     # they skip
     bands = int(min(64, max(1, round(np.sqrt(n) / 9))))
+    b_t = np.ascontiguousarray(b.T)  # gathering columns of (4, N) is several times faster than rows
     band = np.empty(n, dtype=np.int64)
-    band[np.argsort(b[:, 1])] = np.arange(n) * bands // max(n, 1)
-    order = np.argsort(b[:, 0])
+    band[np.argsort(b_t[1])] = np.arange(n) * bands // max(n, 1)
+    order = np.argsort(b_t[0])
     order = order[np.argsort(band[order].astype(np.int16), kind="stable")]  # int16: a radix sort
     indices = np.empty(n, dtype=np.int64)
     kept_scores = np.empty(n, dtype=np.float64)
-    count = _nms.soft_nms(np.ascontiguousarray(b[order].T, dtype=np.float64), band[order], bands, order,
-                          s[order].astype(np.float64), code, sigma, iou_thr, score_thr, indices, kept_scores)
+    sorted_t = np.take(b_t, order, axis=1).astype(np.float64, copy=False)
+    count = _nms.soft_nms(sorted_t, band[order], bands, order, s[order].astype(np.float64), code, sigma,
+                          iou_thr, score_thr, indices, kept_scores)
     return indices[:count], kept_scores[:count].astype(dtype)

@@ -232,6 +232,18 @@ def test_soft_nms_matches_plain_definition(method, sigma, clustered):
     assert (np.diff(decayed) <= 0).all()
 
 
+@pytest.mark.parametrize("sigma", [0.5, 0.25, 0.3, 2.0 ** -10, 0.001])
+@pytest.mark.parametrize("mode", ["uniform", "clustered"])
+def test_soft_nms_many_boxes_matches_numpy_reference(sigma, mode):
+    # enough boxes for several bands, padded groups and repeated compaction; power-of-two sigmas
+    # multiply by 1 / sigma, the others divide, and 1 / sigma > 512 guards exp against underflow
+    d = plugin.random_boxes(2000, image_size=300, seed=3, mode=mode)
+    indices, decayed = soft_nms(d["boxes"], d["scores"], method="gaussian", sigma=sigma)
+    ref = plugin.numpy_soft_nms(d["boxes"], d["scores"], method="gaussian", sigma=sigma)
+    np.testing.assert_array_equal(indices, ref["indices"])
+    np.testing.assert_allclose(decayed, ref["scores"], rtol=1e-12)
+
+
 def test_soft_nms_hand_computed():
     boxes = [[0, 0, 2, 2], [1, 1, 3, 3], [10, 10, 11, 11]]  # IoU(0, 1) = 1/7
     idx, s = soft_nms(boxes, [0.9, 0.8, 0.5], method="gaussian", sigma=0.5)
