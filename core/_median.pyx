@@ -5,11 +5,11 @@ materialised: ``rowmap`` (length ``H + k - 1``) and ``colmap`` (length ``W + k -
 source row / column of every padded row / column, ``-1`` meaning the constant ``cval``. The
 algorithm depends on the window and the dtype:
 
-* ``median_network``: k = 3 and 5, every dtype (floats as order-preserving integer keys of their
+* ``median_network``: k = 3, 5 and 7, every dtype (floats as order-preserving integer keys of their
   bits). Each output row first sorts the k values of every padded column (shared by the k
   windows that contain that column), then a min/max network over the k sorted columns selects
   the median; the inner loops run over a whole row so the compiler vectorises them.
-* ``median_sliding``: k >= 7.
+* ``median_sliding``: k >= 9.
 
   - uint8: Perreault & Hebert's constant-time filter. One 256-bin (16 coarse + 256 fine)
     histogram per padded column, slid down the rows, and a kernel histogram slid along the row
@@ -75,7 +75,7 @@ cdef inline key _from_key(key k) noexcept nogil:
         return k
 
 
-# --------------------------------------------------------------------------- k = 3, 5: networks
+# --------------------------------------------------------------------------- k = 3, 5, 7: networks
 cdef inline int _nan_keys(key lo, key hi) noexcept nogil:
     # Float keys: NaN sorts below the key of -inf or above the key of +inf.
     if key is uint32_t:
@@ -236,6 +236,345 @@ cdef inline key _median25(
     return v12
 
 
+
+cdef inline void _cmpswap(key* a, key* b) noexcept nogil:
+    cdef key x = a[0], y = b[0]
+    a[0] = _lo(x, y)
+    b[0] = _hi(x, y)
+
+
+cdef inline void _sort7(key* v0, key* v1, key* v2, key* v3, key* v4, key* v5, key* v6) noexcept nogil:
+    # An optimal 16-comparator network for 7 inputs (Knuth, TAOCP 5.3.4).
+    _cmpswap(v0, v6); _cmpswap(v2, v3); _cmpswap(v4, v5)
+    _cmpswap(v0, v2); _cmpswap(v1, v4); _cmpswap(v3, v6)
+    _cmpswap(v0, v1); _cmpswap(v2, v5); _cmpswap(v3, v4)
+    _cmpswap(v1, v2); _cmpswap(v4, v6)
+    _cmpswap(v2, v3); _cmpswap(v4, v5)
+    _cmpswap(v1, v2); _cmpswap(v3, v4); _cmpswap(v5, v6)
+
+
+cdef void _median49_row(
+    const key* s0, const key* s1, const key* s2, const key* s3, const key* s4, const key* s5,
+    const key* s6,            # IN ranks 0..6 of the sorted padded columns
+    Py_ssize_t n,             # IN W * C
+    Py_ssize_t step,          # IN C: from one column to the next
+    key* out,                 # OUT (W * C,)
+) noexcept nogil:
+    # Seven sorted columns; wire 7 * dx + dy holds row dy of column dx. Built like _median25:
+    # Batcher's odd-even merge sort for 64 wires restricted to 49, pruned to the comparators that
+    # reach the median (wire 24), then to the ones that can still exchange anything when every
+    # column arrives sorted (checked with the 0-1 principle on all 8**7 column-sorted 0/1
+    # inputs; tests/test_median.py repeats that check).
+    # The loop is inside (not a per-pixel inline function): the network is too long for the
+    # compiler to inline, and a call per pixel would not vectorise.
+    cdef Py_ssize_t j
+    cdef key v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11
+    cdef key v12, v13, v14, v15, v16, v17, v18, v19, v20, v21, v22, v23
+    cdef key v24, v25, v26, v27, v28, v29, v30, v31, v32, v33, v34, v35
+    cdef key v36, v37, v38, v39, v40, v41, v42, v43, v44, v45, v46, v47
+    cdef key v48
+    for j in range(n):
+        v0 = s0[j + 0 * step]
+        v1 = s1[j + 0 * step]
+        v2 = s2[j + 0 * step]
+        v3 = s3[j + 0 * step]
+        v4 = s4[j + 0 * step]
+        v5 = s5[j + 0 * step]
+        v6 = s6[j + 0 * step]
+        v7 = s0[j + 1 * step]
+        v8 = s1[j + 1 * step]
+        v9 = s2[j + 1 * step]
+        v10 = s3[j + 1 * step]
+        v11 = s4[j + 1 * step]
+        v12 = s5[j + 1 * step]
+        v13 = s6[j + 1 * step]
+        v14 = s0[j + 2 * step]
+        v15 = s1[j + 2 * step]
+        v16 = s2[j + 2 * step]
+        v17 = s3[j + 2 * step]
+        v18 = s4[j + 2 * step]
+        v19 = s5[j + 2 * step]
+        v20 = s6[j + 2 * step]
+        v21 = s0[j + 3 * step]
+        v22 = s1[j + 3 * step]
+        v23 = s2[j + 3 * step]
+        v24 = s3[j + 3 * step]
+        v25 = s4[j + 3 * step]
+        v26 = s5[j + 3 * step]
+        v27 = s6[j + 3 * step]
+        v28 = s0[j + 4 * step]
+        v29 = s1[j + 4 * step]
+        v30 = s2[j + 4 * step]
+        v31 = s3[j + 4 * step]
+        v32 = s4[j + 4 * step]
+        v33 = s5[j + 4 * step]
+        v34 = s6[j + 4 * step]
+        v35 = s0[j + 5 * step]
+        v36 = s1[j + 5 * step]
+        v37 = s2[j + 5 * step]
+        v38 = s3[j + 5 * step]
+        v39 = s4[j + 5 * step]
+        v40 = s5[j + 5 * step]
+        v41 = s6[j + 5 * step]
+        v42 = s0[j + 6 * step]
+        v43 = s1[j + 6 * step]
+        v44 = s2[j + 6 * step]
+        v45 = s3[j + 6 * step]
+        v46 = s4[j + 6 * step]
+        v47 = s5[j + 6 * step]
+        v48 = s6[j + 6 * step]
+        v6, v7 = _lo(v6, v7), _hi(v6, v7)
+        v20, v21 = _lo(v20, v21), _hi(v20, v21)
+        v34, v35 = _lo(v34, v35), _hi(v34, v35)
+        v4, v6 = _lo(v4, v6), _hi(v4, v6)
+        v12, v14 = _lo(v12, v14), _hi(v12, v14)
+        v13, v15 = _lo(v13, v15), _hi(v13, v15)
+        v21, v23 = _lo(v21, v23), _hi(v21, v23)
+        v32, v34 = _lo(v32, v34), _hi(v32, v34)
+        v40, v42 = _lo(v40, v42), _hi(v40, v42)
+        v41, v43 = _lo(v41, v43), _hi(v41, v43)
+        v5, v6 = _lo(v5, v6), _hi(v5, v6)
+        v13, v14 = _lo(v13, v14), _hi(v13, v14)
+        v21, v22 = _lo(v21, v22), _hi(v21, v22)
+        v33, v34 = _lo(v33, v34), _hi(v33, v34)
+        v41, v42 = _lo(v41, v42), _hi(v41, v42)
+        v0, v4 = _lo(v0, v4), _hi(v0, v4)
+        v8, v12 = _lo(v8, v12), _hi(v8, v12)
+        v9, v13 = _lo(v9, v13), _hi(v9, v13)
+        v16, v20 = _lo(v16, v20), _hi(v16, v20)
+        v17, v21 = _lo(v17, v21), _hi(v17, v21)
+        v18, v22 = _lo(v18, v22), _hi(v18, v22)
+        v24, v28 = _lo(v24, v28), _hi(v24, v28)
+        v25, v29 = _lo(v25, v29), _hi(v25, v29)
+        v26, v30 = _lo(v26, v30), _hi(v26, v30)
+        v27, v31 = _lo(v27, v31), _hi(v27, v31)
+        v33, v37 = _lo(v33, v37), _hi(v33, v37)
+        v34, v38 = _lo(v34, v38), _hi(v34, v38)
+        v35, v39 = _lo(v35, v39), _hi(v35, v39)
+        v42, v46 = _lo(v42, v46), _hi(v42, v46)
+        v43, v47 = _lo(v43, v47), _hi(v43, v47)
+        v2, v4 = _lo(v2, v4), _hi(v2, v4)
+        v10, v12 = _lo(v10, v12), _hi(v10, v12)
+        v11, v13 = _lo(v11, v13), _hi(v11, v13)
+        v18, v20 = _lo(v18, v20), _hi(v18, v20)
+        v19, v21 = _lo(v19, v21), _hi(v19, v21)
+        v26, v28 = _lo(v26, v28), _hi(v26, v28)
+        v27, v29 = _lo(v27, v29), _hi(v27, v29)
+        v34, v36 = _lo(v34, v36), _hi(v34, v36)
+        v35, v37 = _lo(v35, v37), _hi(v35, v37)
+        v42, v44 = _lo(v42, v44), _hi(v42, v44)
+        v43, v45 = _lo(v43, v45), _hi(v43, v45)
+        v1, v2 = _lo(v1, v2), _hi(v1, v2)
+        v3, v4 = _lo(v3, v4), _hi(v3, v4)
+        v9, v10 = _lo(v9, v10), _hi(v9, v10)
+        v11, v12 = _lo(v11, v12), _hi(v11, v12)
+        v17, v18 = _lo(v17, v18), _hi(v17, v18)
+        v19, v20 = _lo(v19, v20), _hi(v19, v20)
+        v21, v22 = _lo(v21, v22), _hi(v21, v22)
+        v25, v26 = _lo(v25, v26), _hi(v25, v26)
+        v27, v28 = _lo(v27, v28), _hi(v27, v28)
+        v29, v30 = _lo(v29, v30), _hi(v29, v30)
+        v33, v34 = _lo(v33, v34), _hi(v33, v34)
+        v35, v36 = _lo(v35, v36), _hi(v35, v36)
+        v37, v38 = _lo(v37, v38), _hi(v37, v38)
+        v43, v44 = _lo(v43, v44), _hi(v43, v44)
+        v45, v46 = _lo(v45, v46), _hi(v45, v46)
+        v0, v8 = _lo(v0, v8), _hi(v0, v8)
+        v1, v9 = _lo(v1, v9), _hi(v1, v9)
+        v2, v10 = _lo(v2, v10), _hi(v2, v10)
+        v3, v11 = _lo(v3, v11), _hi(v3, v11)
+        v4, v12 = _lo(v4, v12), _hi(v4, v12)
+        v5, v13 = _lo(v5, v13), _hi(v5, v13)
+        v6, v14 = _lo(v6, v14), _hi(v6, v14)
+        v7, v15 = _lo(v7, v15), _hi(v7, v15)
+        v16, v24 = _lo(v16, v24), _hi(v16, v24)
+        v17, v25 = _lo(v17, v25), _hi(v17, v25)
+        v18, v26 = _lo(v18, v26), _hi(v18, v26)
+        v19, v27 = _lo(v19, v27), _hi(v19, v27)
+        v20, v28 = _lo(v20, v28), _hi(v20, v28)
+        v21, v29 = _lo(v21, v29), _hi(v21, v29)
+        v22, v30 = _lo(v22, v30), _hi(v22, v30)
+        v23, v31 = _lo(v23, v31), _hi(v23, v31)
+        v32, v40 = _lo(v32, v40), _hi(v32, v40)
+        v33, v41 = _lo(v33, v41), _hi(v33, v41)
+        v34, v42 = _lo(v34, v42), _hi(v34, v42)
+        v35, v43 = _lo(v35, v43), _hi(v35, v43)
+        v36, v44 = _lo(v36, v44), _hi(v36, v44)
+        v37, v45 = _lo(v37, v45), _hi(v37, v45)
+        v38, v46 = _lo(v38, v46), _hi(v38, v46)
+        v39, v47 = _lo(v39, v47), _hi(v39, v47)
+        v4, v8 = _lo(v4, v8), _hi(v4, v8)
+        v5, v9 = _lo(v5, v9), _hi(v5, v9)
+        v6, v10 = _lo(v6, v10), _hi(v6, v10)
+        v7, v11 = _lo(v7, v11), _hi(v7, v11)
+        v20, v24 = _lo(v20, v24), _hi(v20, v24)
+        v21, v25 = _lo(v21, v25), _hi(v21, v25)
+        v22, v26 = _lo(v22, v26), _hi(v22, v26)
+        v23, v27 = _lo(v23, v27), _hi(v23, v27)
+        v36, v40 = _lo(v36, v40), _hi(v36, v40)
+        v37, v41 = _lo(v37, v41), _hi(v37, v41)
+        v38, v42 = _lo(v38, v42), _hi(v38, v42)
+        v39, v43 = _lo(v39, v43), _hi(v39, v43)
+        v2, v4 = _lo(v2, v4), _hi(v2, v4)
+        v3, v5 = _lo(v3, v5), _hi(v3, v5)
+        v6, v8 = _lo(v6, v8), _hi(v6, v8)
+        v7, v9 = _lo(v7, v9), _hi(v7, v9)
+        v10, v12 = _lo(v10, v12), _hi(v10, v12)
+        v11, v13 = _lo(v11, v13), _hi(v11, v13)
+        v18, v20 = _lo(v18, v20), _hi(v18, v20)
+        v19, v21 = _lo(v19, v21), _hi(v19, v21)
+        v22, v24 = _lo(v22, v24), _hi(v22, v24)
+        v23, v25 = _lo(v23, v25), _hi(v23, v25)
+        v26, v28 = _lo(v26, v28), _hi(v26, v28)
+        v27, v29 = _lo(v27, v29), _hi(v27, v29)
+        v34, v36 = _lo(v34, v36), _hi(v34, v36)
+        v35, v37 = _lo(v35, v37), _hi(v35, v37)
+        v38, v40 = _lo(v38, v40), _hi(v38, v40)
+        v39, v41 = _lo(v39, v41), _hi(v39, v41)
+        v42, v44 = _lo(v42, v44), _hi(v42, v44)
+        v43, v45 = _lo(v43, v45), _hi(v43, v45)
+        v1, v2 = _lo(v1, v2), _hi(v1, v2)
+        v3, v4 = _lo(v3, v4), _hi(v3, v4)
+        v5, v6 = _lo(v5, v6), _hi(v5, v6)
+        v7, v8 = _lo(v7, v8), _hi(v7, v8)
+        v9, v10 = _lo(v9, v10), _hi(v9, v10)
+        v11, v12 = _lo(v11, v12), _hi(v11, v12)
+        v13, v14 = _lo(v13, v14), _hi(v13, v14)
+        v17, v18 = _lo(v17, v18), _hi(v17, v18)
+        v19, v20 = _lo(v19, v20), _hi(v19, v20)
+        v21, v22 = _lo(v21, v22), _hi(v21, v22)
+        v23, v24 = _lo(v23, v24), _hi(v23, v24)
+        v25, v26 = _lo(v25, v26), _hi(v25, v26)
+        v27, v28 = _lo(v27, v28), _hi(v27, v28)
+        v29, v30 = _lo(v29, v30), _hi(v29, v30)
+        v33, v34 = _lo(v33, v34), _hi(v33, v34)
+        v35, v36 = _lo(v35, v36), _hi(v35, v36)
+        v37, v38 = _lo(v37, v38), _hi(v37, v38)
+        v39, v40 = _lo(v39, v40), _hi(v39, v40)
+        v41, v42 = _lo(v41, v42), _hi(v41, v42)
+        v43, v44 = _lo(v43, v44), _hi(v43, v44)
+        v45, v46 = _lo(v45, v46), _hi(v45, v46)
+        v0, v16 = _lo(v0, v16), _hi(v0, v16)
+        v1, v17 = _lo(v1, v17), _hi(v1, v17)
+        v2, v18 = _lo(v2, v18), _hi(v2, v18)
+        v3, v19 = _lo(v3, v19), _hi(v3, v19)
+        v4, v20 = _lo(v4, v20), _hi(v4, v20)
+        v5, v21 = _lo(v5, v21), _hi(v5, v21)
+        v6, v22 = _lo(v6, v22), _hi(v6, v22)
+        v7, v23 = _lo(v7, v23), _hi(v7, v23)
+        v8, v24 = _lo(v8, v24), _hi(v8, v24)
+        v9, v25 = _lo(v9, v25), _hi(v9, v25)
+        v10, v26 = _lo(v10, v26), _hi(v10, v26)
+        v11, v27 = _lo(v11, v27), _hi(v11, v27)
+        v12, v28 = _lo(v12, v28), _hi(v12, v28)
+        v13, v29 = _lo(v13, v29), _hi(v13, v29)
+        v14 = _lo(v14, v30)
+        v15 = _lo(v15, v31)
+        v8, v16 = _lo(v8, v16), _hi(v8, v16)
+        v9, v17 = _lo(v9, v17), _hi(v9, v17)
+        v10, v18 = _lo(v10, v18), _hi(v10, v18)
+        v11, v19 = _lo(v11, v19), _hi(v11, v19)
+        v12, v20 = _lo(v12, v20), _hi(v12, v20)
+        v13, v21 = _lo(v13, v21), _hi(v13, v21)
+        v14, v22 = _lo(v14, v22), _hi(v14, v22)
+        v15, v23 = _lo(v15, v23), _hi(v15, v23)
+        v40, v48 = _lo(v40, v48), _hi(v40, v48)
+        v4, v8 = _lo(v4, v8), _hi(v4, v8)
+        v5, v9 = _lo(v5, v9), _hi(v5, v9)
+        v6, v10 = _lo(v6, v10), _hi(v6, v10)
+        v7, v11 = _lo(v7, v11), _hi(v7, v11)
+        v12, v16 = _lo(v12, v16), _hi(v12, v16)
+        v13, v17 = _lo(v13, v17), _hi(v13, v17)
+        v14, v18 = _lo(v14, v18), _hi(v14, v18)
+        v15, v19 = _lo(v15, v19), _hi(v15, v19)
+        v20, v24 = _lo(v20, v24), _hi(v20, v24)
+        v21, v25 = _lo(v21, v25), _hi(v21, v25)
+        v22, v26 = _lo(v22, v26), _hi(v22, v26)
+        v23, v27 = _lo(v23, v27), _hi(v23, v27)
+        v44, v48 = _lo(v44, v48), _hi(v44, v48)
+        v2, v4 = _lo(v2, v4), _hi(v2, v4)
+        v3, v5 = _lo(v3, v5), _hi(v3, v5)
+        v6, v8 = _lo(v6, v8), _hi(v6, v8)
+        v7, v9 = _lo(v7, v9), _hi(v7, v9)
+        v10, v12 = _lo(v10, v12), _hi(v10, v12)
+        v11, v13 = _lo(v11, v13), _hi(v11, v13)
+        v14, v16 = _lo(v14, v16), _hi(v14, v16)
+        v15, v17 = _lo(v15, v17), _hi(v15, v17)
+        v18, v20 = _lo(v18, v20), _hi(v18, v20)
+        v19, v21 = _lo(v19, v21), _hi(v19, v21)
+        v22, v24 = _lo(v22, v24), _hi(v22, v24)
+        v23, v25 = _lo(v23, v25), _hi(v23, v25)
+        v26, v28 = _lo(v26, v28), _hi(v26, v28)
+        v27 = _lo(v27, v29)
+        v38, v40 = _lo(v38, v40), _hi(v38, v40)
+        v42, v44 = _lo(v42, v44), _hi(v42, v44)
+        v46, v48 = _lo(v46, v48), _hi(v46, v48)
+        v1, v2 = _lo(v1, v2), _hi(v1, v2)
+        v3, v4 = _lo(v3, v4), _hi(v3, v4)
+        v5, v6 = _lo(v5, v6), _hi(v5, v6)
+        v7, v8 = _lo(v7, v8), _hi(v7, v8)
+        v9, v10 = _lo(v9, v10), _hi(v9, v10)
+        v11, v12 = _lo(v11, v12), _hi(v11, v12)
+        v13, v14 = _lo(v13, v14), _hi(v13, v14)
+        v15, v16 = _lo(v15, v16), _hi(v15, v16)
+        v17, v18 = _lo(v17, v18), _hi(v17, v18)
+        v19, v20 = _lo(v19, v20), _hi(v19, v20)
+        v21, v22 = _lo(v21, v22), _hi(v21, v22)
+        v23, v24 = _lo(v23, v24), _hi(v23, v24)
+        v25, v26 = _lo(v25, v26), _hi(v25, v26)
+        v27 = _lo(v27, v28)
+        v39, v40 = _lo(v39, v40), _hi(v39, v40)
+        v41, v42 = _lo(v41, v42), _hi(v41, v42)
+        v43, v44 = _lo(v43, v44), _hi(v43, v44)
+        v45, v46 = _lo(v45, v46), _hi(v45, v46)
+        v47, v48 = _lo(v47, v48), _hi(v47, v48)
+        v32 = _hi(v0, v32)
+        v33 = _hi(v1, v33)
+        v34 = _hi(v2, v34)
+        v35 = _hi(v3, v35)
+        v36 = _hi(v4, v36)
+        v37 = _hi(v5, v37)
+        v38 = _hi(v6, v38)
+        v39 = _hi(v7, v39)
+        v40 = _hi(v8, v40)
+        v41 = _hi(v9, v41)
+        v42 = _hi(v10, v42)
+        v43 = _hi(v11, v43)
+        v12 = _lo(v12, v44)
+        v13 = _lo(v13, v45)
+        v14 = _lo(v14, v46)
+        v15 = _lo(v15, v47)
+        v16 = _lo(v16, v48)
+        v32 = _hi(v16, v32)
+        v33 = _hi(v17, v33)
+        v34 = _hi(v18, v34)
+        v35 = _hi(v19, v35)
+        v20 = _lo(v20, v36)
+        v21 = _lo(v21, v37)
+        v22 = _lo(v22, v38)
+        v23 = _lo(v23, v39)
+        v24 = _lo(v24, v40)
+        v25 = _lo(v25, v41)
+        v26 = _lo(v26, v42)
+        v27 = _lo(v27, v43)
+        v20 = _hi(v12, v20)
+        v21 = _hi(v13, v21)
+        v22 = _hi(v14, v22)
+        v23 = _hi(v15, v23)
+        v24 = _lo(v24, v32)
+        v25 = _lo(v25, v33)
+        v26 = _lo(v26, v34)
+        v27 = _lo(v27, v35)
+        v24 = _hi(v20, v24)
+        v25 = _hi(v21, v25)
+        v22 = _lo(v22, v26)
+        v23 = _lo(v23, v27)
+        v24 = _hi(v22, v24)
+        v23 = _lo(v23, v25)
+        v24 = _hi(v23, v24)
+        out[j] = _from_key(v24)
+
+
 cdef inline key _border_value(
     const key** rows, const int64_t* colmap, Py_ssize_t dy, Py_ssize_t p, Py_ssize_t c,
     Py_ssize_t channels, key cval,
@@ -244,12 +583,53 @@ cdef inline key _border_value(
     return _to_key(cval if q < 0 else rows[dy][q * channels + c])
 
 
+# Columns per block of the k = 7 column sort.
+DEF _BLOCK = 128
+
+
+cdef int _sort7_rows(
+    const key** rows,       # IN 7 padded rows
+    Py_ssize_t n,           # IN W * C
+    Py_ssize_t wp,          # IN (W + 6) * C: length of a row of buf
+    Py_ssize_t edge,        # IN 3 * C: where the image's first column goes in buf
+    key* buf,               # OUT 7 rows of wp: ranks 0..6 of every column
+) noexcept nogil:
+    # The k = 7 column sort, in blocks through a local array: the compiler cannot prove 7 input
+    # and 7 output rows apart (too many run-time alias checks to vectorise), but it knows a
+    # local apart from both. Returns nonzero when a float NaN was among the rows.
+    cdef key block[7 * _BLOCK]
+    cdef key v0, v1, v2, v3, v4, v5, v6
+    cdef const key* a0 = rows[0]
+    cdef const key* a1 = rows[1]
+    cdef const key* a2 = rows[2]
+    cdef const key* a3 = rows[3]
+    cdef const key* a4 = rows[4]
+    cdef const key* a5 = rows[5]
+    cdef const key* a6 = rows[6]
+    cdef Py_ssize_t b, j, m, dy
+    cdef int nan = 0
+    for b in range(0, n, _BLOCK):
+        m = min(_BLOCK, n - b)
+        for j in range(m):
+            v0 = _to_key(a0[b + j]); v1 = _to_key(a1[b + j]); v2 = _to_key(a2[b + j])
+            v3 = _to_key(a3[b + j]); v4 = _to_key(a4[b + j]); v5 = _to_key(a5[b + j])
+            v6 = _to_key(a6[b + j])
+            _sort7(&v0, &v1, &v2, &v3, &v4, &v5, &v6)
+            nan |= _nan_keys(v0, v6)
+            block[j] = v0; block[_BLOCK + j] = v1; block[2 * _BLOCK + j] = v2
+            block[3 * _BLOCK + j] = v3; block[4 * _BLOCK + j] = v4
+            block[5 * _BLOCK + j] = v5; block[6 * _BLOCK + j] = v6
+        for dy in range(7):
+            memcpy(buf + dy * wp + edge + b, &block[dy * _BLOCK], m * sizeof(key))
+    return nan
+
+
 cdef int _network_row(
     const key** rows,       # IN ksize padded rows of this output row's windows
     const int64_t* colmap,    # IN (W + ksize - 1,) source column of each padded column
     Py_ssize_t width,         # IN W
     Py_ssize_t channels,      # IN C
-    Py_ssize_t ksize,         # IN 3 or 5
+    Py_ssize_t ksize,         # IN 3, 5 or 7
     key cval,               # IN
     key* buf,               # SCRATCH ksize rows of (W + ksize - 1) * C sorted columns
     key* out,               # OUT (W * C,) output row
@@ -264,6 +644,8 @@ cdef int _network_row(
     cdef key* s2 = buf + 2 * wp
     cdef key* s3 = buf + 3 * wp
     cdef key* s4 = buf + 4 * wp
+    cdef key* s5
+    cdef key* s6
     cdef const key* a0 = rows[0]
     cdef const key* a1 = rows[1]
     cdef const key* a2 = rows[2]
@@ -288,7 +670,7 @@ cdef int _network_row(
                 _sort3(&s0[j], &s1[j], &s2[j])
         for j in range(n):
             out[j] = _from_key(_median9(s0 + j, s1 + j, s2 + j, channels))
-    else:
+    elif ksize == 5:
         a3 = rows[3]
         a4 = rows[4]
         for j in range(n):
@@ -319,6 +701,24 @@ cdef int _network_row(
                 _sort5(&s0[j], &s1[j], &s2[j], &s3[j], &s4[j])
         for j in range(n):
             out[j] = _from_key(_median25(s0 + j, s1 + j, s2 + j, s3 + j, s4 + j, channels))
+    else:
+        s5 = buf + 5 * wp
+        s6 = buf + 6 * wp
+        nan = _sort7_rows(rows, n, wp, edge, buf)
+        for p in range(2 * r):
+            if p >= r:
+                p += width
+            for c in range(channels):
+                j = p * channels + c
+                s0[j] = _border_value(rows, colmap, 0, p, c, channels, cval)
+                s1[j] = _border_value(rows, colmap, 1, p, c, channels, cval)
+                s2[j] = _border_value(rows, colmap, 2, p, c, channels, cval)
+                s3[j] = _border_value(rows, colmap, 3, p, c, channels, cval)
+                s4[j] = _border_value(rows, colmap, 4, p, c, channels, cval)
+                s5[j] = _border_value(rows, colmap, 5, p, c, channels, cval)
+                s6[j] = _border_value(rows, colmap, 6, p, c, channels, cval)
+                _sort7(&s0[j], &s1[j], &s2[j], &s3[j], &s4[j], &s5[j], &s6[j])
+        _median49_row(s0, s1, s2, s3, s4, s5, s6, n, channels, out)
     return nan
 
 
@@ -326,7 +726,7 @@ def median_network(
     const key[:, ::1] image,        # IN (H, W * C); float32 / float64 as uint32 / uint64 bits
     const int64_t[::1] rowmap,      # IN (H + ksize - 1,) source row of each padded row, -1 = cval
     const int64_t[::1] colmap,      # IN (W + ksize - 1,) source column of each padded column
-    Py_ssize_t ksize,               # IN 3 or 5
+    Py_ssize_t ksize,               # IN 3, 5 or 7
     Py_ssize_t channels,            # IN C
     key cval,                       # IN value of the constant border (bits, for floats)
     key[:, ::1] out,                # OUT (H, W * C)
@@ -389,7 +789,7 @@ cdef inline Py_ssize_t _band_start(Py_ssize_t band, Py_ssize_t bands, Py_ssize_t
     return band * height // bands
 
 
-# --------------------------------------------------------------------------- uint8, k >= 7: histograms
+# --------------------------------------------------------------------------- uint8, k >= 9: histograms
 cdef void _histogram_band(
     const uint8_t* image, Py_ssize_t width, Py_ssize_t channels, const int64_t* rowmap,
     const int64_t* colmap, Py_ssize_t ksize, uint8_t cval, Py_ssize_t c, Py_ssize_t y0,
@@ -536,7 +936,7 @@ cdef void _huang_band(
                            -1, mc, &below)
 
 
-# --------------------------------------------------------------------------- floats, k >= 7: sorted windows
+# --------------------------------------------------------------------------- floats, k >= 9: sorted windows
 ctypedef fused real:
     float
     double

@@ -101,6 +101,28 @@ def test_network_exhaustive_on_binary_windows():
         np.testing.assert_array_equal(centres, expected)
 
 
+
+def test_network7_exhaustive_on_column_sorted_binary_windows():
+    # 0-1 principle for k=7: after the column sort (a 7-sorter, run below on all 2**7 binary
+    # columns) the median network needs checking only on the 8**7 windows whose columns are
+    # sorted 0/1 columns. Chunked by the first column to bound memory.
+    k = 7
+    rows = np.arange(k)[None, :, None]
+    rest = np.array(list(itertools.product(range(k + 1), repeat=k - 1)))   # ones per column
+    for first in range(k + 1):
+        ones = np.column_stack([np.full(len(rest), first), rest])          # (n, k)
+        windows = (rows >= k - ones[:, None, :]).astype(np.uint8)           # (n, k, k)
+        image = windows.transpose(1, 0, 2).reshape(k, -1)                  # window i at column k*i
+        centres = median_filter(image, k)[k // 2, k // 2::k]
+        np.testing.assert_array_equal(centres, (ones.sum(axis=1) > k * k // 2).astype(np.uint8))
+    columns = np.array(list(itertools.product([0, 1], repeat=k)), dtype=np.uint8).T   # (k, 2**k)
+    sorted_columns = np.sort(columns, axis=0)
+    # every binary column repeated over a whole window: the median is the column's middle
+    for j in range(columns.shape[1]):
+        got = median_filter(np.repeat(columns[:, j:j + 1], k, axis=1), k)[k // 2, k // 2]
+        assert got == sorted_columns[k // 2, j]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("ksize", [3, 5, 7])
 def test_float_specials(dtype, ksize):
