@@ -243,6 +243,15 @@ cdef inline void _cmpswap(key* a, key* b) noexcept nogil:
     b[0] = _hi(x, y)
 
 
+cdef inline void _sort6(key* v0, key* v1, key* v2, key* v3, key* v4, key* v5) noexcept nogil:
+    # An optimal 12-comparator network for 6 inputs (Knuth, TAOCP 5.3.4).
+    _cmpswap(v0, v5); _cmpswap(v1, v3); _cmpswap(v2, v4)
+    _cmpswap(v1, v2); _cmpswap(v3, v4)
+    _cmpswap(v0, v3); _cmpswap(v2, v5)
+    _cmpswap(v0, v1); _cmpswap(v2, v3); _cmpswap(v4, v5)
+    _cmpswap(v1, v2); _cmpswap(v3, v4)
+
+
 cdef inline void _sort7(key* v0, key* v1, key* v2, key* v3, key* v4, key* v5, key* v6) noexcept nogil:
     # An optimal 16-comparator network for 7 inputs (Knuth, TAOCP 5.3.4).
     _cmpswap(v0, v6); _cmpswap(v2, v3); _cmpswap(v4, v5)
@@ -253,328 +262,6 @@ cdef inline void _sort7(key* v0, key* v1, key* v2, key* v3, key* v4, key* v5, ke
     _cmpswap(v1, v2); _cmpswap(v3, v4); _cmpswap(v5, v6)
 
 
-cdef void _median49_row(
-    const key* s0, const key* s1, const key* s2, const key* s3, const key* s4, const key* s5,
-    const key* s6,            # IN ranks 0..6 of the sorted padded columns
-    Py_ssize_t n,             # IN W * C
-    Py_ssize_t step,          # IN C: from one column to the next
-    key* out,                 # OUT (W * C,)
-) noexcept nogil:
-    # Seven sorted columns; wire 7 * dx + dy holds row dy of column dx. Built like _median25:
-    # Batcher's odd-even merge sort for 64 wires restricted to 49, pruned to the comparators that
-    # reach the median (wire 24), then to the ones that can still exchange anything when every
-    # column arrives sorted (checked with the 0-1 principle on all 8**7 column-sorted 0/1
-    # inputs; tests/test_median.py repeats that check).
-    # The loop is inside (not a per-pixel inline function): the network is too long for the
-    # compiler to inline, and a call per pixel would not vectorise.
-    cdef Py_ssize_t j
-    cdef key v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11
-    cdef key v12, v13, v14, v15, v16, v17, v18, v19, v20, v21, v22, v23
-    cdef key v24, v25, v26, v27, v28, v29, v30, v31, v32, v33, v34, v35
-    cdef key v36, v37, v38, v39, v40, v41, v42, v43, v44, v45, v46, v47
-    cdef key v48
-    for j in range(n):
-        v0 = s0[j + 0 * step]
-        v1 = s1[j + 0 * step]
-        v2 = s2[j + 0 * step]
-        v3 = s3[j + 0 * step]
-        v4 = s4[j + 0 * step]
-        v5 = s5[j + 0 * step]
-        v6 = s6[j + 0 * step]
-        v7 = s0[j + 1 * step]
-        v8 = s1[j + 1 * step]
-        v9 = s2[j + 1 * step]
-        v10 = s3[j + 1 * step]
-        v11 = s4[j + 1 * step]
-        v12 = s5[j + 1 * step]
-        v13 = s6[j + 1 * step]
-        v14 = s0[j + 2 * step]
-        v15 = s1[j + 2 * step]
-        v16 = s2[j + 2 * step]
-        v17 = s3[j + 2 * step]
-        v18 = s4[j + 2 * step]
-        v19 = s5[j + 2 * step]
-        v20 = s6[j + 2 * step]
-        v21 = s0[j + 3 * step]
-        v22 = s1[j + 3 * step]
-        v23 = s2[j + 3 * step]
-        v24 = s3[j + 3 * step]
-        v25 = s4[j + 3 * step]
-        v26 = s5[j + 3 * step]
-        v27 = s6[j + 3 * step]
-        v28 = s0[j + 4 * step]
-        v29 = s1[j + 4 * step]
-        v30 = s2[j + 4 * step]
-        v31 = s3[j + 4 * step]
-        v32 = s4[j + 4 * step]
-        v33 = s5[j + 4 * step]
-        v34 = s6[j + 4 * step]
-        v35 = s0[j + 5 * step]
-        v36 = s1[j + 5 * step]
-        v37 = s2[j + 5 * step]
-        v38 = s3[j + 5 * step]
-        v39 = s4[j + 5 * step]
-        v40 = s5[j + 5 * step]
-        v41 = s6[j + 5 * step]
-        v42 = s0[j + 6 * step]
-        v43 = s1[j + 6 * step]
-        v44 = s2[j + 6 * step]
-        v45 = s3[j + 6 * step]
-        v46 = s4[j + 6 * step]
-        v47 = s5[j + 6 * step]
-        v48 = s6[j + 6 * step]
-        v6, v7 = _lo(v6, v7), _hi(v6, v7)
-        v20, v21 = _lo(v20, v21), _hi(v20, v21)
-        v34, v35 = _lo(v34, v35), _hi(v34, v35)
-        v4, v6 = _lo(v4, v6), _hi(v4, v6)
-        v12, v14 = _lo(v12, v14), _hi(v12, v14)
-        v13, v15 = _lo(v13, v15), _hi(v13, v15)
-        v21, v23 = _lo(v21, v23), _hi(v21, v23)
-        v32, v34 = _lo(v32, v34), _hi(v32, v34)
-        v40, v42 = _lo(v40, v42), _hi(v40, v42)
-        v41, v43 = _lo(v41, v43), _hi(v41, v43)
-        v5, v6 = _lo(v5, v6), _hi(v5, v6)
-        v13, v14 = _lo(v13, v14), _hi(v13, v14)
-        v21, v22 = _lo(v21, v22), _hi(v21, v22)
-        v33, v34 = _lo(v33, v34), _hi(v33, v34)
-        v41, v42 = _lo(v41, v42), _hi(v41, v42)
-        v0, v4 = _lo(v0, v4), _hi(v0, v4)
-        v8, v12 = _lo(v8, v12), _hi(v8, v12)
-        v9, v13 = _lo(v9, v13), _hi(v9, v13)
-        v16, v20 = _lo(v16, v20), _hi(v16, v20)
-        v17, v21 = _lo(v17, v21), _hi(v17, v21)
-        v18, v22 = _lo(v18, v22), _hi(v18, v22)
-        v24, v28 = _lo(v24, v28), _hi(v24, v28)
-        v25, v29 = _lo(v25, v29), _hi(v25, v29)
-        v26, v30 = _lo(v26, v30), _hi(v26, v30)
-        v27, v31 = _lo(v27, v31), _hi(v27, v31)
-        v33, v37 = _lo(v33, v37), _hi(v33, v37)
-        v34, v38 = _lo(v34, v38), _hi(v34, v38)
-        v35, v39 = _lo(v35, v39), _hi(v35, v39)
-        v42, v46 = _lo(v42, v46), _hi(v42, v46)
-        v43, v47 = _lo(v43, v47), _hi(v43, v47)
-        v2, v4 = _lo(v2, v4), _hi(v2, v4)
-        v10, v12 = _lo(v10, v12), _hi(v10, v12)
-        v11, v13 = _lo(v11, v13), _hi(v11, v13)
-        v18, v20 = _lo(v18, v20), _hi(v18, v20)
-        v19, v21 = _lo(v19, v21), _hi(v19, v21)
-        v26, v28 = _lo(v26, v28), _hi(v26, v28)
-        v27, v29 = _lo(v27, v29), _hi(v27, v29)
-        v34, v36 = _lo(v34, v36), _hi(v34, v36)
-        v35, v37 = _lo(v35, v37), _hi(v35, v37)
-        v42, v44 = _lo(v42, v44), _hi(v42, v44)
-        v43, v45 = _lo(v43, v45), _hi(v43, v45)
-        v1, v2 = _lo(v1, v2), _hi(v1, v2)
-        v3, v4 = _lo(v3, v4), _hi(v3, v4)
-        v9, v10 = _lo(v9, v10), _hi(v9, v10)
-        v11, v12 = _lo(v11, v12), _hi(v11, v12)
-        v17, v18 = _lo(v17, v18), _hi(v17, v18)
-        v19, v20 = _lo(v19, v20), _hi(v19, v20)
-        v21, v22 = _lo(v21, v22), _hi(v21, v22)
-        v25, v26 = _lo(v25, v26), _hi(v25, v26)
-        v27, v28 = _lo(v27, v28), _hi(v27, v28)
-        v29, v30 = _lo(v29, v30), _hi(v29, v30)
-        v33, v34 = _lo(v33, v34), _hi(v33, v34)
-        v35, v36 = _lo(v35, v36), _hi(v35, v36)
-        v37, v38 = _lo(v37, v38), _hi(v37, v38)
-        v43, v44 = _lo(v43, v44), _hi(v43, v44)
-        v45, v46 = _lo(v45, v46), _hi(v45, v46)
-        v0, v8 = _lo(v0, v8), _hi(v0, v8)
-        v1, v9 = _lo(v1, v9), _hi(v1, v9)
-        v2, v10 = _lo(v2, v10), _hi(v2, v10)
-        v3, v11 = _lo(v3, v11), _hi(v3, v11)
-        v4, v12 = _lo(v4, v12), _hi(v4, v12)
-        v5, v13 = _lo(v5, v13), _hi(v5, v13)
-        v6, v14 = _lo(v6, v14), _hi(v6, v14)
-        v7, v15 = _lo(v7, v15), _hi(v7, v15)
-        v16, v24 = _lo(v16, v24), _hi(v16, v24)
-        v17, v25 = _lo(v17, v25), _hi(v17, v25)
-        v18, v26 = _lo(v18, v26), _hi(v18, v26)
-        v19, v27 = _lo(v19, v27), _hi(v19, v27)
-        v20, v28 = _lo(v20, v28), _hi(v20, v28)
-        v21, v29 = _lo(v21, v29), _hi(v21, v29)
-        v22, v30 = _lo(v22, v30), _hi(v22, v30)
-        v23, v31 = _lo(v23, v31), _hi(v23, v31)
-        v32, v40 = _lo(v32, v40), _hi(v32, v40)
-        v33, v41 = _lo(v33, v41), _hi(v33, v41)
-        v34, v42 = _lo(v34, v42), _hi(v34, v42)
-        v35, v43 = _lo(v35, v43), _hi(v35, v43)
-        v36, v44 = _lo(v36, v44), _hi(v36, v44)
-        v37, v45 = _lo(v37, v45), _hi(v37, v45)
-        v38, v46 = _lo(v38, v46), _hi(v38, v46)
-        v39, v47 = _lo(v39, v47), _hi(v39, v47)
-        v4, v8 = _lo(v4, v8), _hi(v4, v8)
-        v5, v9 = _lo(v5, v9), _hi(v5, v9)
-        v6, v10 = _lo(v6, v10), _hi(v6, v10)
-        v7, v11 = _lo(v7, v11), _hi(v7, v11)
-        v20, v24 = _lo(v20, v24), _hi(v20, v24)
-        v21, v25 = _lo(v21, v25), _hi(v21, v25)
-        v22, v26 = _lo(v22, v26), _hi(v22, v26)
-        v23, v27 = _lo(v23, v27), _hi(v23, v27)
-        v36, v40 = _lo(v36, v40), _hi(v36, v40)
-        v37, v41 = _lo(v37, v41), _hi(v37, v41)
-        v38, v42 = _lo(v38, v42), _hi(v38, v42)
-        v39, v43 = _lo(v39, v43), _hi(v39, v43)
-        v2, v4 = _lo(v2, v4), _hi(v2, v4)
-        v3, v5 = _lo(v3, v5), _hi(v3, v5)
-        v6, v8 = _lo(v6, v8), _hi(v6, v8)
-        v7, v9 = _lo(v7, v9), _hi(v7, v9)
-        v10, v12 = _lo(v10, v12), _hi(v10, v12)
-        v11, v13 = _lo(v11, v13), _hi(v11, v13)
-        v18, v20 = _lo(v18, v20), _hi(v18, v20)
-        v19, v21 = _lo(v19, v21), _hi(v19, v21)
-        v22, v24 = _lo(v22, v24), _hi(v22, v24)
-        v23, v25 = _lo(v23, v25), _hi(v23, v25)
-        v26, v28 = _lo(v26, v28), _hi(v26, v28)
-        v27, v29 = _lo(v27, v29), _hi(v27, v29)
-        v34, v36 = _lo(v34, v36), _hi(v34, v36)
-        v35, v37 = _lo(v35, v37), _hi(v35, v37)
-        v38, v40 = _lo(v38, v40), _hi(v38, v40)
-        v39, v41 = _lo(v39, v41), _hi(v39, v41)
-        v42, v44 = _lo(v42, v44), _hi(v42, v44)
-        v43, v45 = _lo(v43, v45), _hi(v43, v45)
-        v1, v2 = _lo(v1, v2), _hi(v1, v2)
-        v3, v4 = _lo(v3, v4), _hi(v3, v4)
-        v5, v6 = _lo(v5, v6), _hi(v5, v6)
-        v7, v8 = _lo(v7, v8), _hi(v7, v8)
-        v9, v10 = _lo(v9, v10), _hi(v9, v10)
-        v11, v12 = _lo(v11, v12), _hi(v11, v12)
-        v13, v14 = _lo(v13, v14), _hi(v13, v14)
-        v17, v18 = _lo(v17, v18), _hi(v17, v18)
-        v19, v20 = _lo(v19, v20), _hi(v19, v20)
-        v21, v22 = _lo(v21, v22), _hi(v21, v22)
-        v23, v24 = _lo(v23, v24), _hi(v23, v24)
-        v25, v26 = _lo(v25, v26), _hi(v25, v26)
-        v27, v28 = _lo(v27, v28), _hi(v27, v28)
-        v29, v30 = _lo(v29, v30), _hi(v29, v30)
-        v33, v34 = _lo(v33, v34), _hi(v33, v34)
-        v35, v36 = _lo(v35, v36), _hi(v35, v36)
-        v37, v38 = _lo(v37, v38), _hi(v37, v38)
-        v39, v40 = _lo(v39, v40), _hi(v39, v40)
-        v41, v42 = _lo(v41, v42), _hi(v41, v42)
-        v43, v44 = _lo(v43, v44), _hi(v43, v44)
-        v45, v46 = _lo(v45, v46), _hi(v45, v46)
-        v0, v16 = _lo(v0, v16), _hi(v0, v16)
-        v1, v17 = _lo(v1, v17), _hi(v1, v17)
-        v2, v18 = _lo(v2, v18), _hi(v2, v18)
-        v3, v19 = _lo(v3, v19), _hi(v3, v19)
-        v4, v20 = _lo(v4, v20), _hi(v4, v20)
-        v5, v21 = _lo(v5, v21), _hi(v5, v21)
-        v6, v22 = _lo(v6, v22), _hi(v6, v22)
-        v7, v23 = _lo(v7, v23), _hi(v7, v23)
-        v8, v24 = _lo(v8, v24), _hi(v8, v24)
-        v9, v25 = _lo(v9, v25), _hi(v9, v25)
-        v10, v26 = _lo(v10, v26), _hi(v10, v26)
-        v11, v27 = _lo(v11, v27), _hi(v11, v27)
-        v12, v28 = _lo(v12, v28), _hi(v12, v28)
-        v13, v29 = _lo(v13, v29), _hi(v13, v29)
-        v14 = _lo(v14, v30)
-        v15 = _lo(v15, v31)
-        v8, v16 = _lo(v8, v16), _hi(v8, v16)
-        v9, v17 = _lo(v9, v17), _hi(v9, v17)
-        v10, v18 = _lo(v10, v18), _hi(v10, v18)
-        v11, v19 = _lo(v11, v19), _hi(v11, v19)
-        v12, v20 = _lo(v12, v20), _hi(v12, v20)
-        v13, v21 = _lo(v13, v21), _hi(v13, v21)
-        v14, v22 = _lo(v14, v22), _hi(v14, v22)
-        v15, v23 = _lo(v15, v23), _hi(v15, v23)
-        v40, v48 = _lo(v40, v48), _hi(v40, v48)
-        v4, v8 = _lo(v4, v8), _hi(v4, v8)
-        v5, v9 = _lo(v5, v9), _hi(v5, v9)
-        v6, v10 = _lo(v6, v10), _hi(v6, v10)
-        v7, v11 = _lo(v7, v11), _hi(v7, v11)
-        v12, v16 = _lo(v12, v16), _hi(v12, v16)
-        v13, v17 = _lo(v13, v17), _hi(v13, v17)
-        v14, v18 = _lo(v14, v18), _hi(v14, v18)
-        v15, v19 = _lo(v15, v19), _hi(v15, v19)
-        v20, v24 = _lo(v20, v24), _hi(v20, v24)
-        v21, v25 = _lo(v21, v25), _hi(v21, v25)
-        v22, v26 = _lo(v22, v26), _hi(v22, v26)
-        v23, v27 = _lo(v23, v27), _hi(v23, v27)
-        v44, v48 = _lo(v44, v48), _hi(v44, v48)
-        v2, v4 = _lo(v2, v4), _hi(v2, v4)
-        v3, v5 = _lo(v3, v5), _hi(v3, v5)
-        v6, v8 = _lo(v6, v8), _hi(v6, v8)
-        v7, v9 = _lo(v7, v9), _hi(v7, v9)
-        v10, v12 = _lo(v10, v12), _hi(v10, v12)
-        v11, v13 = _lo(v11, v13), _hi(v11, v13)
-        v14, v16 = _lo(v14, v16), _hi(v14, v16)
-        v15, v17 = _lo(v15, v17), _hi(v15, v17)
-        v18, v20 = _lo(v18, v20), _hi(v18, v20)
-        v19, v21 = _lo(v19, v21), _hi(v19, v21)
-        v22, v24 = _lo(v22, v24), _hi(v22, v24)
-        v23, v25 = _lo(v23, v25), _hi(v23, v25)
-        v26, v28 = _lo(v26, v28), _hi(v26, v28)
-        v27 = _lo(v27, v29)
-        v38, v40 = _lo(v38, v40), _hi(v38, v40)
-        v42, v44 = _lo(v42, v44), _hi(v42, v44)
-        v46, v48 = _lo(v46, v48), _hi(v46, v48)
-        v1, v2 = _lo(v1, v2), _hi(v1, v2)
-        v3, v4 = _lo(v3, v4), _hi(v3, v4)
-        v5, v6 = _lo(v5, v6), _hi(v5, v6)
-        v7, v8 = _lo(v7, v8), _hi(v7, v8)
-        v9, v10 = _lo(v9, v10), _hi(v9, v10)
-        v11, v12 = _lo(v11, v12), _hi(v11, v12)
-        v13, v14 = _lo(v13, v14), _hi(v13, v14)
-        v15, v16 = _lo(v15, v16), _hi(v15, v16)
-        v17, v18 = _lo(v17, v18), _hi(v17, v18)
-        v19, v20 = _lo(v19, v20), _hi(v19, v20)
-        v21, v22 = _lo(v21, v22), _hi(v21, v22)
-        v23, v24 = _lo(v23, v24), _hi(v23, v24)
-        v25, v26 = _lo(v25, v26), _hi(v25, v26)
-        v27 = _lo(v27, v28)
-        v39, v40 = _lo(v39, v40), _hi(v39, v40)
-        v41, v42 = _lo(v41, v42), _hi(v41, v42)
-        v43, v44 = _lo(v43, v44), _hi(v43, v44)
-        v45, v46 = _lo(v45, v46), _hi(v45, v46)
-        v47, v48 = _lo(v47, v48), _hi(v47, v48)
-        v32 = _hi(v0, v32)
-        v33 = _hi(v1, v33)
-        v34 = _hi(v2, v34)
-        v35 = _hi(v3, v35)
-        v36 = _hi(v4, v36)
-        v37 = _hi(v5, v37)
-        v38 = _hi(v6, v38)
-        v39 = _hi(v7, v39)
-        v40 = _hi(v8, v40)
-        v41 = _hi(v9, v41)
-        v42 = _hi(v10, v42)
-        v43 = _hi(v11, v43)
-        v12 = _lo(v12, v44)
-        v13 = _lo(v13, v45)
-        v14 = _lo(v14, v46)
-        v15 = _lo(v15, v47)
-        v16 = _lo(v16, v48)
-        v32 = _hi(v16, v32)
-        v33 = _hi(v17, v33)
-        v34 = _hi(v18, v34)
-        v35 = _hi(v19, v35)
-        v20 = _lo(v20, v36)
-        v21 = _lo(v21, v37)
-        v22 = _lo(v22, v38)
-        v23 = _lo(v23, v39)
-        v24 = _lo(v24, v40)
-        v25 = _lo(v25, v41)
-        v26 = _lo(v26, v42)
-        v27 = _lo(v27, v43)
-        v20 = _hi(v12, v20)
-        v21 = _hi(v13, v21)
-        v22 = _hi(v14, v22)
-        v23 = _hi(v15, v23)
-        v24 = _lo(v24, v32)
-        v25 = _lo(v25, v33)
-        v26 = _lo(v26, v34)
-        v27 = _lo(v27, v35)
-        v24 = _hi(v20, v24)
-        v25 = _hi(v21, v25)
-        v22 = _lo(v22, v26)
-        v23 = _lo(v23, v27)
-        v24 = _hi(v22, v24)
-        v23 = _lo(v23, v25)
-        v24 = _hi(v23, v24)
-        out[j] = _from_key(v24)
-
-
 cdef inline key _border_value(
     const key** rows, const int64_t* colmap, Py_ssize_t dy, Py_ssize_t p, Py_ssize_t c,
     Py_ssize_t channels, key cval,
@@ -583,29 +270,28 @@ cdef inline key _border_value(
     return _to_key(cval if q < 0 else rows[dy][q * channels + c])
 
 
-# Columns per block of the k = 7 column sort.
-DEF _BLOCK = 128
+# Columns per block of the k = 7 loops.
+DEF _BLOCK = 1024
 
 
-cdef int _sort7_rows(
-    const key** rows,       # IN 7 padded rows
+cdef int _sort6_rows(
+    const key** rows,       # IN 6 padded rows
     Py_ssize_t n,           # IN W * C
     Py_ssize_t wp,          # IN (W + 6) * C: length of a row of buf
     Py_ssize_t edge,        # IN 3 * C: where the image's first column goes in buf
-    key* buf,               # OUT 7 rows of wp: ranks 0..6 of every column
+    key* buf,               # OUT 6 rows of wp: ranks 0..5 of every column
 ) noexcept nogil:
-    # The k = 7 column sort, in blocks through a local array: the compiler cannot prove 7 input
-    # and 7 output rows apart (too many run-time alias checks to vectorise), but it knows a
-    # local apart from both. Returns nonzero when a float NaN was among the rows.
-    cdef key block[7 * _BLOCK]
-    cdef key v0, v1, v2, v3, v4, v5, v6
+    # The column sort of _network_pair7, in blocks through a local array: the compiler cannot
+    # prove 6 input and 6 output rows apart (too many run-time alias checks to vectorise), but
+    # it knows a local apart from both. Returns nonzero when a float NaN was among the rows.
+    cdef key block[6 * _BLOCK]
+    cdef key v0, v1, v2, v3, v4, v5
     cdef const key* a0 = rows[0]
     cdef const key* a1 = rows[1]
     cdef const key* a2 = rows[2]
     cdef const key* a3 = rows[3]
     cdef const key* a4 = rows[4]
     cdef const key* a5 = rows[5]
-    cdef const key* a6 = rows[6]
     cdef Py_ssize_t b, j, m, dy
     cdef int nan = 0
     for b in range(0, n, _BLOCK):
@@ -613,14 +299,368 @@ cdef int _sort7_rows(
         for j in range(m):
             v0 = _to_key(a0[b + j]); v1 = _to_key(a1[b + j]); v2 = _to_key(a2[b + j])
             v3 = _to_key(a3[b + j]); v4 = _to_key(a4[b + j]); v5 = _to_key(a5[b + j])
-            v6 = _to_key(a6[b + j])
-            _sort7(&v0, &v1, &v2, &v3, &v4, &v5, &v6)
-            nan |= _nan_keys(v0, v6)
+            _sort6(&v0, &v1, &v2, &v3, &v4, &v5)
+            nan |= _nan_keys(v0, v5)
             block[j] = v0; block[_BLOCK + j] = v1; block[2 * _BLOCK + j] = v2
-            block[3 * _BLOCK + j] = v3; block[4 * _BLOCK + j] = v4
-            block[5 * _BLOCK + j] = v5; block[6 * _BLOCK + j] = v6
-        for dy in range(7):
+            block[3 * _BLOCK + j] = v3; block[4 * _BLOCK + j] = v4; block[5 * _BLOCK + j] = v5
+        for dy in range(6):
             memcpy(buf + dy * wp + edge + b, &block[dy * _BLOCK], m * sizeof(key))
+    return nan
+
+
+cdef inline key _select7(
+    key c0, key c1, key c2, key c3, key c4, key c5, key c6, key c7,
+    key t0, key t1, key t2, key t3, key t4, key t5, key t6,
+) noexcept nogil:
+    # Rank 7 of the union of two sorted lists c0..c7 and t0..t6: the largest of
+    # min(c[i], t[7 - i]) over i (t[7] counting as +inf). On 0/1 inputs: some pair has both 1
+    # iff at most 7 zeros in all.
+    return _hi(_hi(_hi(c0, _lo(c1, t6)), _hi(_lo(c2, t5), _lo(c3, t4))),
+               _hi(_hi(_lo(c4, t3), _lo(c5, t2)), _hi(_lo(c6, t1), _lo(c7, t0))))
+
+
+cdef int _median49_pair(
+    const key* s0, const key* s1, const key* s2, const key* s3, const key* s4,
+    const key* s5,            # IN ranks 0..5 of the sorted padded columns of the 6 shared rows
+    const key* top,           # IN padded first row of the upper windows (keys)
+    const key* bottom,        # IN padded last row of the lower windows (keys)
+    Py_ssize_t n,             # IN W * C
+    Py_ssize_t step,          # IN C: from one column to the next
+    key* out0,                # OUT (W * C,) upper output row
+    key* out1,                # OUT (W * C,) lower output row
+) noexcept nogil:
+    # Two vertically adjacent 7 x 7 windows share 6 rows: 42 values whose ranks 17..24 are the
+    # only ones that can be either median (17 of them lie below, 17 above, whatever the other
+    # 7 values are). A network over the 7 sorted shared columns gives those 8 in order (built
+    # like _median25's: Batcher's merge sort, pruned to the outputs 17..24, then to the
+    # comparators that can still exchange anything on column-sorted input; the 0-1 principle
+    # checked it on all 7**7 column-sorted 0/1 inputs, and tests/test_median.py repeats that
+    # check through the filter); each window then sorts its own 7th row and takes rank 7 of the
+    # 15. Outputs go through local blocks, which the compiler knows apart from the inputs.
+    # Returns nonzero when a float NaN was in the top or bottom row.
+    cdef key blk0[_BLOCK]
+    cdef key blk1[_BLOCK]
+    cdef Py_ssize_t b, i, j, m
+    cdef int nan = 0
+    cdef key v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13
+    cdef key v14, v15, v16, v17, v18, v19, v20, v21, v22, v23, v24, v25, v26, v27
+    cdef key v28, v29, v30, v31, v32, v33, v34, v35, v36, v37, v38, v39, v40, v41
+    cdef key t0, t1, t2, t3, t4, t5, t6
+    for b in range(0, n, _BLOCK):
+        m = min(_BLOCK, n - b)
+        for i in range(m):
+            j = b + i
+            v0 = s0[j + 0 * step]
+            v6 = s0[j + 1 * step]
+            v12 = s0[j + 2 * step]
+            v18 = s0[j + 3 * step]
+            v24 = s0[j + 4 * step]
+            v30 = s0[j + 5 * step]
+            v36 = s0[j + 6 * step]
+            v1 = s1[j + 0 * step]
+            v7 = s1[j + 1 * step]
+            v13 = s1[j + 2 * step]
+            v19 = s1[j + 3 * step]
+            v25 = s1[j + 4 * step]
+            v31 = s1[j + 5 * step]
+            v37 = s1[j + 6 * step]
+            v2 = s2[j + 0 * step]
+            v8 = s2[j + 1 * step]
+            v14 = s2[j + 2 * step]
+            v20 = s2[j + 3 * step]
+            v26 = s2[j + 4 * step]
+            v32 = s2[j + 5 * step]
+            v38 = s2[j + 6 * step]
+            v3 = s3[j + 0 * step]
+            v9 = s3[j + 1 * step]
+            v15 = s3[j + 2 * step]
+            v21 = s3[j + 3 * step]
+            v27 = s3[j + 4 * step]
+            v33 = s3[j + 5 * step]
+            v39 = s3[j + 6 * step]
+            v4 = s4[j + 0 * step]
+            v10 = s4[j + 1 * step]
+            v16 = s4[j + 2 * step]
+            v22 = s4[j + 3 * step]
+            v28 = s4[j + 4 * step]
+            v34 = s4[j + 5 * step]
+            v40 = s4[j + 6 * step]
+            v5 = s5[j + 0 * step]
+            v11 = s5[j + 1 * step]
+            v17 = s5[j + 2 * step]
+            v23 = s5[j + 3 * step]
+            v29 = s5[j + 4 * step]
+            v35 = s5[j + 5 * step]
+            v41 = s5[j + 6 * step]
+            v4, v6 = _lo(v4, v6), _hi(v4, v6)
+            v5, v7 = _lo(v5, v7), _hi(v5, v7)
+            v16, v18 = _lo(v16, v18), _hi(v16, v18)
+            v17, v19 = _lo(v17, v19), _hi(v17, v19)
+            v28, v30 = _lo(v28, v30), _hi(v28, v30)
+            v29, v31 = _lo(v29, v31), _hi(v29, v31)
+            v5, v6 = _lo(v5, v6), _hi(v5, v6)
+            v17, v18 = _lo(v17, v18), _hi(v17, v18)
+            v29, v30 = _lo(v29, v30), _hi(v29, v30)
+            v0, v4 = _lo(v0, v4), _hi(v0, v4)
+            v1, v5 = _lo(v1, v5), _hi(v1, v5)
+            v8, v12 = _lo(v8, v12), _hi(v8, v12)
+            v9, v13 = _lo(v9, v13), _hi(v9, v13)
+            v10, v14 = _lo(v10, v14), _hi(v10, v14)
+            v11, v15 = _lo(v11, v15), _hi(v11, v15)
+            v18, v22 = _lo(v18, v22), _hi(v18, v22)
+            v19, v23 = _lo(v19, v23), _hi(v19, v23)
+            v24, v28 = _lo(v24, v28), _hi(v24, v28)
+            v25, v29 = _lo(v25, v29), _hi(v25, v29)
+            v32, v36 = _lo(v32, v36), _hi(v32, v36)
+            v33, v37 = _lo(v33, v37), _hi(v33, v37)
+            v34, v38 = _lo(v34, v38), _hi(v34, v38)
+            v35, v39 = _lo(v35, v39), _hi(v35, v39)
+            v2, v4 = _lo(v2, v4), _hi(v2, v4)
+            v3, v5 = _lo(v3, v5), _hi(v3, v5)
+            v10, v12 = _lo(v10, v12), _hi(v10, v12)
+            v11, v13 = _lo(v11, v13), _hi(v11, v13)
+            v18, v20 = _lo(v18, v20), _hi(v18, v20)
+            v19, v21 = _lo(v19, v21), _hi(v19, v21)
+            v26, v28 = _lo(v26, v28), _hi(v26, v28)
+            v27, v29 = _lo(v27, v29), _hi(v27, v29)
+            v34, v36 = _lo(v34, v36), _hi(v34, v36)
+            v35, v37 = _lo(v35, v37), _hi(v35, v37)
+            v1, v2 = _lo(v1, v2), _hi(v1, v2)
+            v3, v4 = _lo(v3, v4), _hi(v3, v4)
+            v9, v10 = _lo(v9, v10), _hi(v9, v10)
+            v11, v12 = _lo(v11, v12), _hi(v11, v12)
+            v13, v14 = _lo(v13, v14), _hi(v13, v14)
+            v19, v20 = _lo(v19, v20), _hi(v19, v20)
+            v21, v22 = _lo(v21, v22), _hi(v21, v22)
+            v25, v26 = _lo(v25, v26), _hi(v25, v26)
+            v27, v28 = _lo(v27, v28), _hi(v27, v28)
+            v33, v34 = _lo(v33, v34), _hi(v33, v34)
+            v35, v36 = _lo(v35, v36), _hi(v35, v36)
+            v37, v38 = _lo(v37, v38), _hi(v37, v38)
+            v0, v8 = _lo(v0, v8), _hi(v0, v8)
+            v1, v9 = _lo(v1, v9), _hi(v1, v9)
+            v2, v10 = _lo(v2, v10), _hi(v2, v10)
+            v3, v11 = _lo(v3, v11), _hi(v3, v11)
+            v4, v12 = _lo(v4, v12), _hi(v4, v12)
+            v5, v13 = _lo(v5, v13), _hi(v5, v13)
+            v6, v14 = _lo(v6, v14), _hi(v6, v14)
+            v7, v15 = _lo(v7, v15), _hi(v7, v15)
+            v16, v24 = _lo(v16, v24), _hi(v16, v24)
+            v17, v25 = _lo(v17, v25), _hi(v17, v25)
+            v18, v26 = _lo(v18, v26), _hi(v18, v26)
+            v19, v27 = _lo(v19, v27), _hi(v19, v27)
+            v20, v28 = _lo(v20, v28), _hi(v20, v28)
+            v21, v29 = _lo(v21, v29), _hi(v21, v29)
+            v22, v30 = _lo(v22, v30), _hi(v22, v30)
+            v23, v31 = _lo(v23, v31), _hi(v23, v31)
+            v4, v8 = _lo(v4, v8), _hi(v4, v8)
+            v5, v9 = _lo(v5, v9), _hi(v5, v9)
+            v6, v10 = _lo(v6, v10), _hi(v6, v10)
+            v7, v11 = _lo(v7, v11), _hi(v7, v11)
+            v20, v24 = _lo(v20, v24), _hi(v20, v24)
+            v21, v25 = _lo(v21, v25), _hi(v21, v25)
+            v22, v26 = _lo(v22, v26), _hi(v22, v26)
+            v23, v27 = _lo(v23, v27), _hi(v23, v27)
+            v36, v40 = _lo(v36, v40), _hi(v36, v40)
+            v37, v41 = _lo(v37, v41), _hi(v37, v41)
+            v2, v4 = _lo(v2, v4), _hi(v2, v4)
+            v3, v5 = _lo(v3, v5), _hi(v3, v5)
+            v6, v8 = _lo(v6, v8), _hi(v6, v8)
+            v7, v9 = _lo(v7, v9), _hi(v7, v9)
+            v10, v12 = _lo(v10, v12), _hi(v10, v12)
+            v11, v13 = _lo(v11, v13), _hi(v11, v13)
+            v18, v20 = _lo(v18, v20), _hi(v18, v20)
+            v19, v21 = _lo(v19, v21), _hi(v19, v21)
+            v22, v24 = _lo(v22, v24), _hi(v22, v24)
+            v23, v25 = _lo(v23, v25), _hi(v23, v25)
+            v26, v28 = _lo(v26, v28), _hi(v26, v28)
+            v27, v29 = _lo(v27, v29), _hi(v27, v29)
+            v38, v40 = _lo(v38, v40), _hi(v38, v40)
+            v39, v41 = _lo(v39, v41), _hi(v39, v41)
+            v1, v2 = _lo(v1, v2), _hi(v1, v2)
+            v3, v4 = _lo(v3, v4), _hi(v3, v4)
+            v5, v6 = _lo(v5, v6), _hi(v5, v6)
+            v7, v8 = _lo(v7, v8), _hi(v7, v8)
+            v9, v10 = _lo(v9, v10), _hi(v9, v10)
+            v11, v12 = _lo(v11, v12), _hi(v11, v12)
+            v13, v14 = _lo(v13, v14), _hi(v13, v14)
+            v17, v18 = _lo(v17, v18), _hi(v17, v18)
+            v19, v20 = _lo(v19, v20), _hi(v19, v20)
+            v21, v22 = _lo(v21, v22), _hi(v21, v22)
+            v23, v24 = _lo(v23, v24), _hi(v23, v24)
+            v25, v26 = _lo(v25, v26), _hi(v25, v26)
+            v27, v28 = _lo(v27, v28), _hi(v27, v28)
+            v29, v30 = _lo(v29, v30), _hi(v29, v30)
+            v37, v38 = _lo(v37, v38), _hi(v37, v38)
+            v39, v40 = _lo(v39, v40), _hi(v39, v40)
+            v0, v16 = _lo(v0, v16), _hi(v0, v16)
+            v1, v17 = _lo(v1, v17), _hi(v1, v17)
+            v2, v18 = _lo(v2, v18), _hi(v2, v18)
+            v3, v19 = _lo(v3, v19), _hi(v3, v19)
+            v4, v20 = _lo(v4, v20), _hi(v4, v20)
+            v5, v21 = _lo(v5, v21), _hi(v5, v21)
+            v6, v22 = _lo(v6, v22), _hi(v6, v22)
+            v7, v23 = _lo(v7, v23), _hi(v7, v23)
+            v8, v24 = _lo(v8, v24), _hi(v8, v24)
+            v9, v25 = _lo(v9, v25), _hi(v9, v25)
+            v10, v26 = _lo(v10, v26), _hi(v10, v26)
+            v11, v27 = _lo(v11, v27), _hi(v11, v27)
+            v12, v28 = _lo(v12, v28), _hi(v12, v28)
+            v13, v29 = _lo(v13, v29), _hi(v13, v29)
+            v14 = _lo(v14, v30)
+            v15 = _lo(v15, v31)
+            v8, v16 = _lo(v8, v16), _hi(v8, v16)
+            v9, v17 = _lo(v9, v17), _hi(v9, v17)
+            v10, v18 = _lo(v10, v18), _hi(v10, v18)
+            v11, v19 = _lo(v11, v19), _hi(v11, v19)
+            v12, v20 = _lo(v12, v20), _hi(v12, v20)
+            v13, v21 = _lo(v13, v21), _hi(v13, v21)
+            v14, v22 = _lo(v14, v22), _hi(v14, v22)
+            v15, v23 = _lo(v15, v23), _hi(v15, v23)
+            v4, v8 = _lo(v4, v8), _hi(v4, v8)
+            v5, v9 = _lo(v5, v9), _hi(v5, v9)
+            v6, v10 = _lo(v6, v10), _hi(v6, v10)
+            v7, v11 = _lo(v7, v11), _hi(v7, v11)
+            v12, v16 = _lo(v12, v16), _hi(v12, v16)
+            v13, v17 = _lo(v13, v17), _hi(v13, v17)
+            v14, v18 = _lo(v14, v18), _hi(v14, v18)
+            v15, v19 = _lo(v15, v19), _hi(v15, v19)
+            v20, v24 = _lo(v20, v24), _hi(v20, v24)
+            v21, v25 = _lo(v21, v25), _hi(v21, v25)
+            v22, v26 = _lo(v22, v26), _hi(v22, v26)
+            v23, v27 = _lo(v23, v27), _hi(v23, v27)
+            v2, v4 = _lo(v2, v4), _hi(v2, v4)
+            v3, v5 = _lo(v3, v5), _hi(v3, v5)
+            v6, v8 = _lo(v6, v8), _hi(v6, v8)
+            v7, v9 = _lo(v7, v9), _hi(v7, v9)
+            v10, v12 = _lo(v10, v12), _hi(v10, v12)
+            v11, v13 = _lo(v11, v13), _hi(v11, v13)
+            v14, v16 = _lo(v14, v16), _hi(v14, v16)
+            v15, v17 = _lo(v15, v17), _hi(v15, v17)
+            v18, v20 = _lo(v18, v20), _hi(v18, v20)
+            v19, v21 = _lo(v19, v21), _hi(v19, v21)
+            v22, v24 = _lo(v22, v24), _hi(v22, v24)
+            v23, v25 = _lo(v23, v25), _hi(v23, v25)
+            v26, v28 = _lo(v26, v28), _hi(v26, v28)
+            v27 = _lo(v27, v29)
+            v1, v2 = _lo(v1, v2), _hi(v1, v2)
+            v3, v4 = _lo(v3, v4), _hi(v3, v4)
+            v5, v6 = _lo(v5, v6), _hi(v5, v6)
+            v7, v8 = _lo(v7, v8), _hi(v7, v8)
+            v9, v10 = _lo(v9, v10), _hi(v9, v10)
+            v11, v12 = _lo(v11, v12), _hi(v11, v12)
+            v13, v14 = _lo(v13, v14), _hi(v13, v14)
+            v15, v16 = _lo(v15, v16), _hi(v15, v16)
+            v17, v18 = _lo(v17, v18), _hi(v17, v18)
+            v19, v20 = _lo(v19, v20), _hi(v19, v20)
+            v21, v22 = _lo(v21, v22), _hi(v21, v22)
+            v23, v24 = _lo(v23, v24), _hi(v23, v24)
+            v25, v26 = _lo(v25, v26), _hi(v25, v26)
+            v27 = _lo(v27, v28)
+            v32 = _hi(v0, v32)
+            v33 = _hi(v1, v33)
+            v34 = _hi(v2, v34)
+            v35 = _hi(v3, v35)
+            v36 = _hi(v4, v36)
+            v37 = _hi(v5, v37)
+            v38 = _hi(v6, v38)
+            v39 = _hi(v7, v39)
+            v40 = _hi(v8, v40)
+            v9, v41 = _lo(v9, v41), _hi(v9, v41)
+            v32 = _hi(v16, v32)
+            v17, v33 = _lo(v17, v33), _hi(v17, v33)
+            v18, v34 = _lo(v18, v34), _hi(v18, v34)
+            v19, v35 = _lo(v19, v35), _hi(v19, v35)
+            v20 = _lo(v20, v36)
+            v21 = _lo(v21, v37)
+            v22 = _lo(v22, v38)
+            v23 = _lo(v23, v39)
+            v24 = _lo(v24, v40)
+            v25 = _lo(v25, v41)
+            v17 = _hi(v9, v17)
+            v18 = _hi(v10, v18)
+            v19 = _hi(v11, v19)
+            v20 = _hi(v12, v20)
+            v13, v21 = _lo(v13, v21), _hi(v13, v21)
+            v14, v22 = _lo(v14, v22), _hi(v14, v22)
+            v15, v23 = _lo(v15, v23), _hi(v15, v23)
+            v24 = _lo(v24, v32)
+            v25 = _lo(v25, v33)
+            v26 = _lo(v26, v34)
+            v27 = _lo(v27, v35)
+            v17 = _hi(v13, v17)
+            v18 = _hi(v14, v18)
+            v15, v19 = _lo(v15, v19), _hi(v15, v19)
+            v20, v24 = _lo(v20, v24), _hi(v20, v24)
+            v21, v25 = _lo(v21, v25), _hi(v21, v25)
+            v22 = _lo(v22, v26)
+            v23 = _lo(v23, v27)
+            v17 = _hi(v15, v17)
+            v18, v20 = _lo(v18, v20), _hi(v18, v20)
+            v19, v21 = _lo(v19, v21), _hi(v19, v21)
+            v22, v24 = _lo(v22, v24), _hi(v22, v24)
+            v23 = _lo(v23, v25)
+            v17, v18 = _lo(v17, v18), _hi(v17, v18)
+            v19, v20 = _lo(v19, v20), _hi(v19, v20)
+            v21, v22 = _lo(v21, v22), _hi(v21, v22)
+            v23, v24 = _lo(v23, v24), _hi(v23, v24)
+            t0 = top[j]; t1 = top[j + step]; t2 = top[j + 2 * step]; t3 = top[j + 3 * step]
+            t4 = top[j + 4 * step]; t5 = top[j + 5 * step]; t6 = top[j + 6 * step]
+            _sort7(&t0, &t1, &t2, &t3, &t4, &t5, &t6)
+            nan |= _nan_keys(t0, t6)
+            blk0[i] = _from_key(_select7(v17, v18, v19, v20, v21, v22, v23, v24,
+                                         t0, t1, t2, t3, t4, t5, t6))
+            t0 = bottom[j]; t1 = bottom[j + step]; t2 = bottom[j + 2 * step]
+            t3 = bottom[j + 3 * step]; t4 = bottom[j + 4 * step]; t5 = bottom[j + 5 * step]
+            t6 = bottom[j + 6 * step]
+            _sort7(&t0, &t1, &t2, &t3, &t4, &t5, &t6)
+            nan |= _nan_keys(t0, t6)
+            blk1[i] = _from_key(_select7(v17, v18, v19, v20, v21, v22, v23, v24,
+                                         t0, t1, t2, t3, t4, t5, t6))
+        memcpy(out0 + b, blk0, m * sizeof(key))
+        memcpy(out1 + b, blk1, m * sizeof(key))
+    return nan
+
+
+cdef int _network_pair7(
+    const key** rows,         # IN 8 padded rows: the windows of output rows y and y + 1
+    const int64_t* colmap,    # IN (W + 6,) source column of each padded column
+    Py_ssize_t width,         # IN W
+    Py_ssize_t channels,      # IN C
+    key cval,                 # IN
+    key* buf,                 # SCRATCH 8 rows of (W + 6) * C
+    key* out0,                # OUT (W * C,) output row y
+    key* out1,                # OUT (W * C,) output row y + 1
+) noexcept nogil:
+    # k = 7, two output rows at once (see _median49_pair). Returns nonzero on a float NaN.
+    cdef Py_ssize_t n = width * channels, wp = (width + 6) * channels, edge = 3 * channels
+    cdef Py_ssize_t j, p, c
+    cdef key* top = buf + 6 * wp
+    cdef key* bottom = buf + 7 * wp
+    cdef const key* a0 = rows[0]
+    cdef const key* a7 = rows[7]
+    cdef int nan = _sort6_rows(rows + 1, n, wp, edge, buf)
+    for j in range(n):
+        top[edge + j] = _to_key(a0[j])
+    for j in range(n):
+        bottom[edge + j] = _to_key(a7[j])
+    for p in range(6):
+        if p >= 3:
+            p += width
+        for c in range(channels):
+            j = p * channels + c
+            top[j] = _border_value(rows, colmap, 0, p, c, channels, cval)
+            bottom[j] = _border_value(rows, colmap, 7, p, c, channels, cval)
+            buf[j] = _border_value(rows, colmap, 1, p, c, channels, cval)
+            buf[wp + j] = _border_value(rows, colmap, 2, p, c, channels, cval)
+            buf[2 * wp + j] = _border_value(rows, colmap, 3, p, c, channels, cval)
+            buf[3 * wp + j] = _border_value(rows, colmap, 4, p, c, channels, cval)
+            buf[4 * wp + j] = _border_value(rows, colmap, 5, p, c, channels, cval)
+            buf[5 * wp + j] = _border_value(rows, colmap, 6, p, c, channels, cval)
+            _sort6(&buf[j], &buf[wp + j], &buf[2 * wp + j], &buf[3 * wp + j], &buf[4 * wp + j],
+                   &buf[5 * wp + j])
+    nan |= _median49_pair(buf, buf + wp, buf + 2 * wp, buf + 3 * wp, buf + 4 * wp, buf + 5 * wp,
+                          top, bottom, n, channels, out0, out1)
     return nan
 
 
@@ -629,7 +669,7 @@ cdef int _network_row(
     const int64_t* colmap,    # IN (W + ksize - 1,) source column of each padded column
     Py_ssize_t width,         # IN W
     Py_ssize_t channels,      # IN C
-    Py_ssize_t ksize,         # IN 3, 5 or 7
+    Py_ssize_t ksize,         # IN 3 or 5
     key cval,               # IN
     key* buf,               # SCRATCH ksize rows of (W + ksize - 1) * C sorted columns
     key* out,               # OUT (W * C,) output row
@@ -644,8 +684,6 @@ cdef int _network_row(
     cdef key* s2 = buf + 2 * wp
     cdef key* s3 = buf + 3 * wp
     cdef key* s4 = buf + 4 * wp
-    cdef key* s5
-    cdef key* s6
     cdef const key* a0 = rows[0]
     cdef const key* a1 = rows[1]
     cdef const key* a2 = rows[2]
@@ -670,7 +708,7 @@ cdef int _network_row(
                 _sort3(&s0[j], &s1[j], &s2[j])
         for j in range(n):
             out[j] = _from_key(_median9(s0 + j, s1 + j, s2 + j, channels))
-    elif ksize == 5:
+    else:
         a3 = rows[3]
         a4 = rows[4]
         for j in range(n):
@@ -701,24 +739,6 @@ cdef int _network_row(
                 _sort5(&s0[j], &s1[j], &s2[j], &s3[j], &s4[j])
         for j in range(n):
             out[j] = _from_key(_median25(s0 + j, s1 + j, s2 + j, s3 + j, s4 + j, channels))
-    else:
-        s5 = buf + 5 * wp
-        s6 = buf + 6 * wp
-        nan = _sort7_rows(rows, n, wp, edge, buf)
-        for p in range(2 * r):
-            if p >= r:
-                p += width
-            for c in range(channels):
-                j = p * channels + c
-                s0[j] = _border_value(rows, colmap, 0, p, c, channels, cval)
-                s1[j] = _border_value(rows, colmap, 1, p, c, channels, cval)
-                s2[j] = _border_value(rows, colmap, 2, p, c, channels, cval)
-                s3[j] = _border_value(rows, colmap, 3, p, c, channels, cval)
-                s4[j] = _border_value(rows, colmap, 4, p, c, channels, cval)
-                s5[j] = _border_value(rows, colmap, 5, p, c, channels, cval)
-                s6[j] = _border_value(rows, colmap, 6, p, c, channels, cval)
-                _sort7(&s0[j], &s1[j], &s2[j], &s3[j], &s4[j], &s5[j], &s6[j])
-        _median49_row(s0, s1, s2, s3, s4, s5, s6, n, channels, out)
     return nan
 
 
@@ -733,7 +753,7 @@ def median_network(
 ):
     """Returns True when a float image held NaN (``out`` is then meaningless)."""
     cdef Py_ssize_t height = out.shape[0], n = out.shape[1], width = n // channels
-    cdef Py_ssize_t r = ksize // 2, wp = (width + 2 * r) * channels, y, i
+    cdef Py_ssize_t r = ksize // 2, wp = (width + 2 * r) * channels, t, y, i
     cdef const key** rows
     cdef key* cvalrow
     cdef key* buf
@@ -741,7 +761,9 @@ def median_network(
     cdef int nan_rows = 0
     if height == 0 or n == 0:
         return False
-    rows = <const key**>malloc((height + 2 * r) * sizeof(key*))
+    # k = 7 runs two output rows at once, reading one padded row more than the last one: an odd
+    # height's last pair writes its second row to scratch and reads the last row again.
+    rows = <const key**>malloc((height + 2 * r + 1) * sizeof(key*))
     cvalrow = <key*>malloc(n * sizeof(key))
     if rows == NULL or cvalrow == NULL:
         free(rows)
@@ -751,14 +773,21 @@ def median_network(
         cvalrow[i] = cval
     for i in range(height + 2 * r):
         rows[i] = &image[rowmap[i], 0] if rowmap[i] >= 0 else cvalrow
+    rows[height + 2 * r] = rows[height + 2 * r - 1]
     with nogil, parallel():
-        buf = <key*>malloc(ksize * wp * sizeof(key))
-        for y in prange(height, schedule="static"):
+        buf = <key*>malloc((ksize + 2) * wp * sizeof(key))   # k = 7: 8 rows + 1 scratch output
+        for t in prange(height if ksize < 7 else (height + 1) // 2, schedule="static"):
             if buf == NULL:
                 failed += 1
                 continue
-            nan_rows += _network_row(rows + y, &colmap[0], width, channels, ksize, cval, buf,
-                                     &out[y, 0])
+            if ksize < 7:
+                nan_rows += _network_row(rows + t, &colmap[0], width, channels, ksize, cval, buf,
+                                         &out[t, 0])
+            else:
+                y = 2 * t
+                nan_rows += _network_pair7(rows + y, &colmap[0], width, channels, cval, buf,
+                                           &out[y, 0],
+                                           &out[y + 1, 0] if y + 1 < height else buf + 8 * wp)
         free(buf)
     free(rows)
     free(cvalrow)

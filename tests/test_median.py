@@ -103,25 +103,44 @@ def test_network_exhaustive_on_binary_windows():
 
 
 def test_network7_exhaustive_on_column_sorted_binary_windows():
-    # 0-1 principle for k=7: after the column sort (a 7-sorter, run below on all 2**7 binary
-    # columns) the median network needs checking only on the 8**7 windows whose columns are
-    # sorted 0/1 columns. Chunked by the first column to bound memory.
+    # k = 7 runs two output rows at once: the 6 rows their windows share are column-sorted
+    # (a 6-sorter), a network picks 8 candidates from them, and each window adds its own 7th row
+    # through a 7-sorter. 0-1 principle: with the sorters correct, checking every column-sorted
+    # 0/1 shared part (7**7) with every sorted 0/1 first / last row (8 each) covers the rest.
+    # Image rows 1..8 hold one window pair (output rows 4 and 5), windows side by side.
     k = 7
-    rows = np.arange(k)[None, :, None]
-    rest = np.array(list(itertools.product(range(k + 1), repeat=k - 1)))   # ones per column
-    for first in range(k + 1):
-        ones = np.column_stack([np.full(len(rest), first), rest])          # (n, k)
-        windows = (rows >= k - ones[:, None, :]).astype(np.uint8)           # (n, k, k)
-        image = windows.transpose(1, 0, 2).reshape(k, -1)                  # window i at column k*i
-        centres = median_filter(image, k)[k // 2, k // 2::k]
-        np.testing.assert_array_equal(centres, (ones.sum(axis=1) > k * k // 2).astype(np.uint8))
-    columns = np.array(list(itertools.product([0, 1], repeat=k)), dtype=np.uint8).T   # (k, 2**k)
-    sorted_columns = np.sort(columns, axis=0)
-    # every binary column repeated over a whole window: the median is the column's middle
-    for j in range(columns.shape[1]):
-        got = median_filter(np.repeat(columns[:, j:j + 1], k, axis=1), k)[k // 2, k // 2]
-        assert got == sorted_columns[k // 2, j]
+    dy = np.arange(6)[None, :, None]
+    row = np.arange(k)[None, :]
+    rest = np.array(list(itertools.product(range(7), repeat=k - 1)))       # ones per column
+    for first in range(7):
+        ones = np.column_stack([np.full(len(rest), first), rest])          # (n, 7) in 0..6
+        ones = np.repeat(ones, 8, axis=0)
+        top = np.tile(np.arange(8), len(rest))                             # ones in row 1
+        bottom = (top + 3) % 8                                            # ones in row 8
+        windows = np.zeros((len(ones), 10, k), np.uint8)
+        windows[:, 2:8] = dy >= 6 - ones[:, None, :]
+        windows[:, 1] = row >= k - top[:, None]
+        windows[:, 8] = row >= k - bottom[:, None]
+        image = windows.transpose(1, 0, 2).reshape(10, -1)                 # window i at column k*i
+        got = median_filter(image, k)[4:6, k // 2::k]
+        shared = ones.sum(axis=1)
+        np.testing.assert_array_equal(got[0], shared + top > k * k // 2)
+        np.testing.assert_array_equal(got[1], shared + bottom > k * k // 2)
 
+
+def test_network7_row_sorter_on_every_binary_row():
+    # The 7-sorter of a window's own row, on all 2**7 rows, against each shared part of
+    # 18..24 ones (so each rank of the sorted row decides the median once).
+    k = 7
+    rows = np.array(list(itertools.product([0, 1], repeat=k)), np.uint8)   # (128, 7)
+    for shared in range(18, 25):
+        ones = np.array([shared // k + (i < shared % k) for i in range(k)])
+        windows = np.zeros((len(rows), 10, k), np.uint8)
+        windows[:, 2:8] = np.arange(6)[None, :, None] >= 6 - ones[None, None, :]
+        windows[:, 1] = rows
+        image = windows.transpose(1, 0, 2).reshape(10, -1)
+        got = median_filter(image, k)[4, k // 2::k]
+        np.testing.assert_array_equal(got, shared + rows.sum(axis=1) > k * k // 2)
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("ksize", [3, 5, 7])
