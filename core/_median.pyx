@@ -5,10 +5,13 @@ materialised: ``rowmap`` (length ``H + k - 1``) and ``colmap`` (length ``W + k -
 source row / column of every padded row / column, ``-1`` meaning the constant ``cval``. The
 algorithm depends on the window and the dtype:
 
-* ``median_network``: k = 3, 5 and 7, every dtype (floats as order-preserving integer keys of their
-  bits). Each output row first sorts the k values of every padded column (shared by the k
-  windows that contain that column), then a min/max network over the k sorted columns selects
-  the median; the inner loops run over a whole row so the compiler vectorises them.
+* ``median_network``: k = 3, 5 and 7, every dtype (floats as order-preserving integer keys of
+  their bits). k = 5: each output row first sorts the 5 values of every padded column (shared
+  by the 5 windows that contain that column), then a min/max network over 5 sorted columns
+  selects the median. k = 3 and 7: two output rows at once; their windows share k - 1 rows,
+  from whose sorted columns a network keeps the only k + 1 values that can be either median,
+  and each window merges in its own sorted k-th row. The inner loops run over a whole row so
+  the compiler vectorises them.
 * ``median_sliding``: k >= 9.
 
   - uint8: Perreault & Hebert's constant-time filter. One 256-bin (16 coarse + 256 fine)
@@ -52,10 +55,6 @@ cdef inline key _hi(key a, key b) noexcept nogil:
     return b if a < b else a
 
 
-cdef inline key _med3(key a, key b, key c) noexcept nogil:
-    return _hi(_lo(a, b), _lo(_hi(a, b), c))
-
-
 cdef inline key _to_key(key u) noexcept nogil:
     # float bits -> order-preserving unsigned key: flip every bit of negatives, the sign of the rest
     if key is uint32_t:
@@ -86,14 +85,6 @@ cdef inline int _nan_keys(key lo, key hi) noexcept nogil:
         return 0
 
 
-cdef inline void _sort3(key* a, key* b, key* c) noexcept nogil:
-    cdef key x = a[0], y = b[0], z = c[0], t
-    t = _lo(x, y); y = _hi(x, y); x = t
-    t = _lo(y, z); z = _hi(y, z); y = t
-    t = _lo(x, y); y = _hi(x, y); x = t
-    a[0] = x; b[0] = y; c[0] = z
-
-
 cdef inline void _sort5(key* a, key* b, key* c, key* d, key* e) noexcept nogil:
     # Knuth's optimal 9-comparator network for 5 inputs.
     cdef key v0 = a[0], v1 = b[0], v2 = c[0], v3 = d[0], v4 = e[0]
@@ -107,18 +98,6 @@ cdef inline void _sort5(key* a, key* b, key* c, key* d, key* e) noexcept nogil:
     v1, v3 = _lo(v1, v3), _hi(v1, v3)
     v1, v2 = _lo(v1, v2), _hi(v1, v2)
     a[0] = v0; b[0] = v1; c[0] = v2; d[0] = v3; e[0] = v4
-
-
-cdef inline key _median9(
-    const key* s0, const key* s1, const key* s2, Py_ssize_t step
-) noexcept nogil:
-    # Three sorted columns (s0 <= s1 <= s2 at offsets 0, step, 2 * step): the median of the nine
-    # is the median of (largest low, median of the middles, smallest high).
-    return _med3(
-        _hi(_hi(s0[0], s0[step]), s0[2 * step]),
-        _med3(s1[0], s1[step], s1[2 * step]),
-        _lo(_lo(s2[0], s2[step]), s2[2 * step]),
-    )
 
 
 cdef inline key _median25(
@@ -664,19 +643,127 @@ cdef int _network_pair7(
     return nan
 
 
-cdef int _network_row(
-    const key** rows,       # IN ksize padded rows of this output row's windows
-    const int64_t* colmap,    # IN (W + ksize - 1,) source column of each padded column
+cdef inline key _select3(key c0, key c1, key c2, key c3, key t0, key t1, key t2) noexcept nogil:
+    # Rank 3 of the union of the sorted c0..c3 and t0..t2 (see _select7).
+    return _hi(_hi(c0, _lo(c1, t2)), _hi(_lo(c2, t1), _lo(c3, t0)))
+
+
+cdef int _median9_pair(
+    const key* s0,            # IN rank 0 of the sorted padded columns of the 2 shared rows
+    const key* s1,            # IN rank 1
+    const key* top,           # IN padded first row of the upper windows (keys)
+    const key* bottom,        # IN padded last row of the lower windows (keys)
+    Py_ssize_t n,             # IN W * C
+    Py_ssize_t step,          # IN C: from one column to the next
+    key* out0,                # OUT (W * C,) upper output row
+    key* out1,                # OUT (W * C,) lower output row
+) noexcept nogil:
+    # The inner loop of _network_pair3; outputs go through local blocks (see _median49_pair).
+    cdef key blk0[_BLOCK]
+    cdef key blk1[_BLOCK]
+    cdef Py_ssize_t b, i, j, m
+    cdef key v0, v1, v2, v3, v4, v5, t0, t1, t2
+    cdef int nan = 0
+    for b in range(0, n, _BLOCK):
+        m = min(_BLOCK, n - b)
+        for i in range(m):
+            j = b + i
+            v0 = s0[j + 0 * step]
+            v2 = s0[j + 1 * step]
+            v4 = s0[j + 2 * step]
+            v1 = s1[j + 0 * step]
+            v3 = s1[j + 1 * step]
+            v5 = s1[j + 2 * step]
+            v0, v2 = _lo(v0, v2), _hi(v0, v2)
+            v1, v3 = _lo(v1, v3), _hi(v1, v3)
+            v1, v2 = _lo(v1, v2), _hi(v1, v2)
+            v4 = _hi(v0, v4)
+            v1, v5 = _lo(v1, v5), _hi(v1, v5)
+            v2, v4 = _lo(v2, v4), _hi(v2, v4)
+            v3 = _lo(v3, v5)
+            v1, v2 = _lo(v1, v2), _hi(v1, v2)
+            v3, v4 = _lo(v3, v4), _hi(v3, v4)
+            t0 = top[j]; t1 = top[j + step]; t2 = top[j + 2 * step]
+            t0, t1 = _lo(t0, t1), _hi(t0, t1)
+            t1, t2 = _lo(t1, t2), _hi(t1, t2)
+            t0, t1 = _lo(t0, t1), _hi(t0, t1)
+            nan |= _nan_keys(t0, t2)
+            blk0[i] = _from_key(_select3(v1, v2, v3, v4, t0, t1, t2))
+            t0 = bottom[j]; t1 = bottom[j + step]; t2 = bottom[j + 2 * step]
+            t0, t1 = _lo(t0, t1), _hi(t0, t1)
+            t1, t2 = _lo(t1, t2), _hi(t1, t2)
+            t0, t1 = _lo(t0, t1), _hi(t0, t1)
+            nan |= _nan_keys(t0, t2)
+            blk1[i] = _from_key(_select3(v1, v2, v3, v4, t0, t1, t2))
+        memcpy(out0 + b, blk0, m * sizeof(key))
+        memcpy(out1 + b, blk1, m * sizeof(key))
+    return nan
+
+
+cdef int _network_pair3(
+    const key** rows,         # IN 4 padded rows: the windows of output rows y and y + 1
+    const int64_t* colmap,    # IN (W + 2,) source column of each padded column
     Py_ssize_t width,         # IN W
     Py_ssize_t channels,      # IN C
-    Py_ssize_t ksize,         # IN 3 or 5
-    key cval,               # IN
-    key* buf,               # SCRATCH ksize rows of (W + ksize - 1) * C sorted columns
-    key* out,               # OUT (W * C,) output row
+    key cval,                 # IN
+    key* buf,                 # SCRATCH 4 rows of (W + 2) * C
+    key* out0,                # OUT (W * C,) output row y
+    key* out1,                # OUT (W * C,) output row y + 1
+) noexcept nogil:
+    # k = 3, two output rows at once, as _median49_pair: the windows share 2 rows; of their 6
+    # values only ranks 1..4 can be either median; a network over the 3 sorted shared columns
+    # (Batcher, pruned, reduced on column-sorted input, 0-1 checked) gives those 4 in order,
+    # and each window merges in its own sorted row. Returns nonzero on a float NaN.
+    cdef Py_ssize_t n = width * channels, wp = (width + 2) * channels, edge = channels
+    cdef Py_ssize_t j, p, c
+    cdef key* s0 = buf
+    cdef key* s1 = buf + wp
+    cdef key* top = buf + 2 * wp
+    cdef key* bottom = buf + 3 * wp
+    cdef const key* a0 = rows[0]
+    cdef const key* a1 = rows[1]
+    cdef const key* a2 = rows[2]
+    cdef const key* a3 = rows[3]
+    cdef key v0, v1
+    cdef int nan = 0
+    for j in range(n):
+        top[edge + j] = _to_key(a0[j])
+    for j in range(n):
+        bottom[edge + j] = _to_key(a3[j])
+    for j in range(n):
+        v0 = _to_key(a1[j])
+        v1 = _to_key(a2[j])
+        v0, v1 = _lo(v0, v1), _hi(v0, v1)
+        nan |= _nan_keys(v0, v1)
+        s0[edge + j] = v0
+        s1[edge + j] = v1
+    for p in range(2):
+        if p >= 1:
+            p += width
+        for c in range(channels):
+            j = p * channels + c
+            top[j] = _border_value(rows, colmap, 0, p, c, channels, cval)
+            bottom[j] = _border_value(rows, colmap, 3, p, c, channels, cval)
+            v0 = _border_value(rows, colmap, 1, p, c, channels, cval)
+            v1 = _border_value(rows, colmap, 2, p, c, channels, cval)
+            s0[j] = _lo(v0, v1)
+            s1[j] = _hi(v0, v1)
+    nan |= _median9_pair(s0, s1, top, bottom, n, channels, out0, out1)
+    return nan
+
+
+cdef int _network_row5(
+    const key** rows,         # IN 5 padded rows of this output row's windows
+    const int64_t* colmap,    # IN (W + 4,) source column of each padded column
+    Py_ssize_t width,         # IN W
+    Py_ssize_t channels,      # IN C
+    key cval,                 # IN
+    key* buf,                 # SCRATCH 5 rows of (W + 4) * C sorted columns
+    key* out,                 # OUT (W * C,) output row
 ) noexcept nogil:
     # Returns nonzero when a float NaN was among the rows (every image value passes here).
-    cdef Py_ssize_t r = ksize // 2, n = width * channels, wp = (width + 2 * r) * channels
-    cdef Py_ssize_t j, p, c, dy, edge = r * channels
+    cdef Py_ssize_t n = width * channels, wp = (width + 4) * channels
+    cdef Py_ssize_t j, p, c, edge = 2 * channels
     cdef int nan = 0
     cdef key v0, v1, v2, v3, v4
     cdef key* s0 = buf
@@ -687,58 +774,36 @@ cdef int _network_row(
     cdef const key* a0 = rows[0]
     cdef const key* a1 = rows[1]
     cdef const key* a2 = rows[2]
-    cdef const key* a3
-    cdef const key* a4
-    if ksize == 3:
-        for j in range(n):
-            v0 = _to_key(a0[j]); v1 = _to_key(a1[j]); v2 = _to_key(a2[j])
-            v0, v1 = _lo(v0, v1), _hi(v0, v1)
-            v1, v2 = _lo(v1, v2), _hi(v1, v2)
-            v0, v1 = _lo(v0, v1), _hi(v0, v1)
-            nan |= _nan_keys(v0, v2)
-            s0[edge + j] = v0; s1[edge + j] = v1; s2[edge + j] = v2
-        for p in range(2 * r):
-            if p >= r:
-                p += width
-            for c in range(channels):
-                j = p * channels + c
-                s0[j] = _border_value(rows, colmap, 0, p, c, channels, cval)
-                s1[j] = _border_value(rows, colmap, 1, p, c, channels, cval)
-                s2[j] = _border_value(rows, colmap, 2, p, c, channels, cval)
-                _sort3(&s0[j], &s1[j], &s2[j])
-        for j in range(n):
-            out[j] = _from_key(_median9(s0 + j, s1 + j, s2 + j, channels))
-    else:
-        a3 = rows[3]
-        a4 = rows[4]
-        for j in range(n):
-            v0 = _to_key(a0[j]); v1 = _to_key(a1[j]); v2 = _to_key(a2[j])
-            v3 = _to_key(a3[j]); v4 = _to_key(a4[j])
-            v0, v1 = _lo(v0, v1), _hi(v0, v1)
-            v3, v4 = _lo(v3, v4), _hi(v3, v4)
-            v2, v4 = _lo(v2, v4), _hi(v2, v4)
-            v2, v3 = _lo(v2, v3), _hi(v2, v3)
-            v0, v3 = _lo(v0, v3), _hi(v0, v3)
-            v0, v2 = _lo(v0, v2), _hi(v0, v2)
-            v1, v4 = _lo(v1, v4), _hi(v1, v4)
-            v1, v3 = _lo(v1, v3), _hi(v1, v3)
-            v1, v2 = _lo(v1, v2), _hi(v1, v2)
-            nan |= _nan_keys(v0, v4)
-            s0[edge + j] = v0; s1[edge + j] = v1; s2[edge + j] = v2
-            s3[edge + j] = v3; s4[edge + j] = v4
-        for p in range(2 * r):
-            if p >= r:
-                p += width
-            for c in range(channels):
-                j = p * channels + c
-                s0[j] = _border_value(rows, colmap, 0, p, c, channels, cval)
-                s1[j] = _border_value(rows, colmap, 1, p, c, channels, cval)
-                s2[j] = _border_value(rows, colmap, 2, p, c, channels, cval)
-                s3[j] = _border_value(rows, colmap, 3, p, c, channels, cval)
-                s4[j] = _border_value(rows, colmap, 4, p, c, channels, cval)
-                _sort5(&s0[j], &s1[j], &s2[j], &s3[j], &s4[j])
-        for j in range(n):
-            out[j] = _from_key(_median25(s0 + j, s1 + j, s2 + j, s3 + j, s4 + j, channels))
+    cdef const key* a3 = rows[3]
+    cdef const key* a4 = rows[4]
+    for j in range(n):
+        v0 = _to_key(a0[j]); v1 = _to_key(a1[j]); v2 = _to_key(a2[j])
+        v3 = _to_key(a3[j]); v4 = _to_key(a4[j])
+        v0, v1 = _lo(v0, v1), _hi(v0, v1)
+        v3, v4 = _lo(v3, v4), _hi(v3, v4)
+        v2, v4 = _lo(v2, v4), _hi(v2, v4)
+        v2, v3 = _lo(v2, v3), _hi(v2, v3)
+        v0, v3 = _lo(v0, v3), _hi(v0, v3)
+        v0, v2 = _lo(v0, v2), _hi(v0, v2)
+        v1, v4 = _lo(v1, v4), _hi(v1, v4)
+        v1, v3 = _lo(v1, v3), _hi(v1, v3)
+        v1, v2 = _lo(v1, v2), _hi(v1, v2)
+        nan |= _nan_keys(v0, v4)
+        s0[edge + j] = v0; s1[edge + j] = v1; s2[edge + j] = v2
+        s3[edge + j] = v3; s4[edge + j] = v4
+    for p in range(4):
+        if p >= 2:
+            p += width
+        for c in range(channels):
+            j = p * channels + c
+            s0[j] = _border_value(rows, colmap, 0, p, c, channels, cval)
+            s1[j] = _border_value(rows, colmap, 1, p, c, channels, cval)
+            s2[j] = _border_value(rows, colmap, 2, p, c, channels, cval)
+            s3[j] = _border_value(rows, colmap, 3, p, c, channels, cval)
+            s4[j] = _border_value(rows, colmap, 4, p, c, channels, cval)
+            _sort5(&s0[j], &s1[j], &s2[j], &s3[j], &s4[j])
+    for j in range(n):
+        out[j] = _from_key(_median25(s0 + j, s1 + j, s2 + j, s3 + j, s4 + j, channels))
     return nan
 
 
@@ -757,11 +822,12 @@ def median_network(
     cdef const key** rows
     cdef key* cvalrow
     cdef key* buf
+    cdef key* out1
     cdef Py_ssize_t failed = 0   # a sum over threads (an assignment would be lastprivate)
     cdef int nan_rows = 0
     if height == 0 or n == 0:
         return False
-    # k = 7 runs two output rows at once, reading one padded row more than the last one: an odd
+    # k = 3 and 7 run two output rows at once, reading one padded row more than the last: an odd
     # height's last pair writes its second row to scratch and reads the last row again.
     rows = <const key**>malloc((height + 2 * r + 1) * sizeof(key*))
     cvalrow = <key*>malloc(n * sizeof(key))
@@ -775,19 +841,23 @@ def median_network(
         rows[i] = &image[rowmap[i], 0] if rowmap[i] >= 0 else cvalrow
     rows[height + 2 * r] = rows[height + 2 * r - 1]
     with nogil, parallel():
-        buf = <key*>malloc((ksize + 2) * wp * sizeof(key))   # k = 7: 8 rows + 1 scratch output
-        for t in prange(height if ksize < 7 else (height + 1) // 2, schedule="static"):
+        buf = <key*>malloc((ksize + 2) * wp * sizeof(key))   # k = 3, 7: k + 1 rows + 1 scratch
+        for t in prange(height if ksize == 5 else (height + 1) // 2, schedule="static"):
             if buf == NULL:
                 failed += 1
                 continue
-            if ksize < 7:
-                nan_rows += _network_row(rows + t, &colmap[0], width, channels, ksize, cval, buf,
-                                         &out[t, 0])
+            if ksize == 5:
+                nan_rows += _network_row5(rows + t, &colmap[0], width, channels, cval, buf,
+                                          &out[t, 0])
             else:
                 y = 2 * t
-                nan_rows += _network_pair7(rows + y, &colmap[0], width, channels, cval, buf,
-                                           &out[y, 0],
-                                           &out[y + 1, 0] if y + 1 < height else buf + 8 * wp)
+                out1 = &out[y + 1, 0] if y + 1 < height else buf + (ksize + 1) * wp
+                if ksize == 3:
+                    nan_rows += _network_pair3(rows + y, &colmap[0], width, channels, cval, buf,
+                                               &out[y, 0], out1)
+                else:
+                    nan_rows += _network_pair7(rows + y, &colmap[0], width, channels, cval, buf,
+                                               &out[y, 0], out1)
         free(buf)
     free(rows)
     free(cvalrow)

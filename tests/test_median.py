@@ -102,6 +102,17 @@ def test_network_exhaustive_on_binary_windows():
 
 
 
+def test_network3_pair_exhaustive_on_binary_windows():
+    # k = 3 runs two output rows at once (rows 2 and 3 here, windows rows 1..3 and 2..4): every
+    # 0/1 filling of rows 1..4 (2**12), windows side by side.
+    blocks = np.array(list(itertools.product([0, 1], repeat=12)), np.uint8).reshape(-1, 4, 3)
+    windows = np.zeros((len(blocks), 6, 3), np.uint8)
+    windows[:, 1:5] = blocks
+    image = windows.transpose(1, 0, 2).reshape(6, -1)
+    got = median_filter(image, 3)[2:4, 1::3]
+    np.testing.assert_array_equal(got[0], blocks[:, 0:3].sum(axis=(1, 2)) > 4)
+    np.testing.assert_array_equal(got[1], blocks[:, 1:4].sum(axis=(1, 2)) > 4)
+
 def test_network7_exhaustive_on_column_sorted_binary_windows():
     # k = 7 runs two output rows at once: the 6 rows their windows share are column-sorted
     # (a 6-sorter), a network picks 8 candidates from them, and each window adds its own 7th row
