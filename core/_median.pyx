@@ -253,16 +253,17 @@ cdef inline key _border_value(
 DEF _BLOCK = 1024
 
 
-cdef int _sort6_rows(
-    const key** rows,       # IN 6 padded rows
+cdef int _sort_rows(
+    const key** rows,       # IN ksize padded rows
+    Py_ssize_t ksize,       # IN 5 or 6
     Py_ssize_t n,           # IN W * C
-    Py_ssize_t wp,          # IN (W + 6) * C: length of a row of buf
-    Py_ssize_t edge,        # IN 3 * C: where the image's first column goes in buf
-    key* buf,               # OUT 6 rows of wp: ranks 0..5 of every column
+    Py_ssize_t wp,          # IN length of a row of buf
+    Py_ssize_t edge,        # IN where the image's first column goes in buf
+    key* buf,               # OUT ksize rows of wp: ranks 0..ksize-1 of every column
 ) noexcept nogil:
-    # The column sort of _network_pair7, in blocks through a local array: the compiler cannot
-    # prove 6 input and 6 output rows apart (too many run-time alias checks to vectorise), but
-    # it knows a local apart from both. Returns nonzero when a float NaN was among the rows.
+    # Column sorts, in blocks through a local array: the compiler cannot prove 5 or 6 input and
+    # output rows apart (too many run-time alias checks to vectorise), but it knows a local
+    # apart from both. Returns nonzero when a float NaN was among the rows.
     cdef key block[6 * _BLOCK]
     cdef key v0, v1, v2, v3, v4, v5
     cdef const key* a0 = rows[0]
@@ -270,21 +271,48 @@ cdef int _sort6_rows(
     cdef const key* a2 = rows[2]
     cdef const key* a3 = rows[3]
     cdef const key* a4 = rows[4]
-    cdef const key* a5 = rows[5]
+    cdef const key* a5 = rows[5] if ksize == 6 else NULL
     cdef Py_ssize_t b, j, m, dy
     cdef int nan = 0
     for b in range(0, n, _BLOCK):
         m = min(_BLOCK, n - b)
-        for j in range(m):
-            v0 = _to_key(a0[b + j]); v1 = _to_key(a1[b + j]); v2 = _to_key(a2[b + j])
-            v3 = _to_key(a3[b + j]); v4 = _to_key(a4[b + j]); v5 = _to_key(a5[b + j])
-            _sort6(&v0, &v1, &v2, &v3, &v4, &v5)
-            nan |= _nan_keys(v0, v5)
-            block[j] = v0; block[_BLOCK + j] = v1; block[2 * _BLOCK + j] = v2
-            block[3 * _BLOCK + j] = v3; block[4 * _BLOCK + j] = v4; block[5 * _BLOCK + j] = v5
-        for dy in range(6):
+        if ksize == 6:
+            for j in range(m):
+                v0 = _to_key(a0[b + j]); v1 = _to_key(a1[b + j]); v2 = _to_key(a2[b + j])
+                v3 = _to_key(a3[b + j]); v4 = _to_key(a4[b + j]); v5 = _to_key(a5[b + j])
+                _sort6(&v0, &v1, &v2, &v3, &v4, &v5)
+                nan |= _nan_keys(v0, v5)
+                block[j] = v0; block[_BLOCK + j] = v1; block[2 * _BLOCK + j] = v2
+                block[3 * _BLOCK + j] = v3; block[4 * _BLOCK + j] = v4; block[5 * _BLOCK + j] = v5
+        else:
+            for j in range(m):
+                v0 = _to_key(a0[b + j]); v1 = _to_key(a1[b + j]); v2 = _to_key(a2[b + j])
+                v3 = _to_key(a3[b + j]); v4 = _to_key(a4[b + j])
+                _sort5(&v0, &v1, &v2, &v3, &v4)
+                nan |= _nan_keys(v0, v4)
+                block[j] = v0; block[_BLOCK + j] = v1; block[2 * _BLOCK + j] = v2
+                block[3 * _BLOCK + j] = v3; block[4 * _BLOCK + j] = v4
+        for dy in range(ksize):
             memcpy(buf + dy * wp + edge + b, &block[dy * _BLOCK], m * sizeof(key))
     return nan
+
+
+cdef void _median25_row(
+    const key* s0, const key* s1, const key* s2, const key* s3,
+    const key* s4,            # IN ranks 0..4 of the sorted padded columns
+    Py_ssize_t n,             # IN W * C
+    Py_ssize_t step,          # IN C: from one column to the next
+    key* out,                 # OUT (W * C,)
+) noexcept nogil:
+    # Through a local block, as _median49_pair.
+    cdef key blk[_BLOCK]
+    cdef Py_ssize_t b, i, m
+    for b in range(0, n, _BLOCK):
+        m = min(_BLOCK, n - b)
+        for i in range(m):
+            blk[i] = _from_key(_median25(s0 + b + i, s1 + b + i, s2 + b + i, s3 + b + i,
+                                         s4 + b + i, step))
+        memcpy(out + b, blk, m * sizeof(key))
 
 
 cdef inline key _select7(
@@ -618,7 +646,7 @@ cdef int _network_pair7(
     cdef key* bottom = buf + 7 * wp
     cdef const key* a0 = rows[0]
     cdef const key* a7 = rows[7]
-    cdef int nan = _sort6_rows(rows + 1, n, wp, edge, buf)
+    cdef int nan = _sort_rows(rows + 1, 6, n, wp, edge, buf)
     for j in range(n):
         top[edge + j] = _to_key(a0[j])
     for j in range(n):
@@ -764,33 +792,12 @@ cdef int _network_row5(
     # Returns nonzero when a float NaN was among the rows (every image value passes here).
     cdef Py_ssize_t n = width * channels, wp = (width + 4) * channels
     cdef Py_ssize_t j, p, c, edge = 2 * channels
-    cdef int nan = 0
-    cdef key v0, v1, v2, v3, v4
     cdef key* s0 = buf
     cdef key* s1 = buf + wp
     cdef key* s2 = buf + 2 * wp
     cdef key* s3 = buf + 3 * wp
     cdef key* s4 = buf + 4 * wp
-    cdef const key* a0 = rows[0]
-    cdef const key* a1 = rows[1]
-    cdef const key* a2 = rows[2]
-    cdef const key* a3 = rows[3]
-    cdef const key* a4 = rows[4]
-    for j in range(n):
-        v0 = _to_key(a0[j]); v1 = _to_key(a1[j]); v2 = _to_key(a2[j])
-        v3 = _to_key(a3[j]); v4 = _to_key(a4[j])
-        v0, v1 = _lo(v0, v1), _hi(v0, v1)
-        v3, v4 = _lo(v3, v4), _hi(v3, v4)
-        v2, v4 = _lo(v2, v4), _hi(v2, v4)
-        v2, v3 = _lo(v2, v3), _hi(v2, v3)
-        v0, v3 = _lo(v0, v3), _hi(v0, v3)
-        v0, v2 = _lo(v0, v2), _hi(v0, v2)
-        v1, v4 = _lo(v1, v4), _hi(v1, v4)
-        v1, v3 = _lo(v1, v3), _hi(v1, v3)
-        v1, v2 = _lo(v1, v2), _hi(v1, v2)
-        nan |= _nan_keys(v0, v4)
-        s0[edge + j] = v0; s1[edge + j] = v1; s2[edge + j] = v2
-        s3[edge + j] = v3; s4[edge + j] = v4
+    cdef int nan = _sort_rows(rows, 5, n, wp, edge, buf)
     for p in range(4):
         if p >= 2:
             p += width
@@ -802,8 +809,7 @@ cdef int _network_row5(
             s3[j] = _border_value(rows, colmap, 3, p, c, channels, cval)
             s4[j] = _border_value(rows, colmap, 4, p, c, channels, cval)
             _sort5(&s0[j], &s1[j], &s2[j], &s3[j], &s4[j])
-    for j in range(n):
-        out[j] = _from_key(_median25(s0 + j, s1 + j, s2 + j, s3 + j, s4 + j, channels))
+    _median25_row(s0, s1, s2, s3, s4, n, channels, out)
     return nan
 
 
