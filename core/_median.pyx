@@ -100,126 +100,16 @@ cdef inline void _sort5(key* a, key* b, key* c, key* d, key* e) noexcept nogil:
     a[0] = v0; b[0] = v1; c[0] = v2; d[0] = v3; e[0] = v4
 
 
-cdef inline key _median25(
-    const key* s0, const key* s1, const key* s2, const key* s3, const key* s4,
-    Py_ssize_t step,
-) noexcept nogil:
-    # Five sorted columns; wire 5 * dx + dy holds row dy of column dx. Batcher's odd-even merge
-    # sort for 25 wires, pruned to the comparators that reach the median (wire 12), then reduced
-    # to the ones still needed when every column arrives sorted (checked with the 0-1 principle
-    # on all 6**5 column-sorted 0/1 inputs; tests/test_median.py repeats that check).
-    cdef key v0 = s0[0 * step]
-    cdef key v1 = s1[0 * step]
-    cdef key v2 = s2[0 * step]
-    cdef key v3 = s3[0 * step]
-    cdef key v4 = s4[0 * step]
-    cdef key v5 = s0[1 * step]
-    cdef key v6 = s1[1 * step]
-    cdef key v7 = s2[1 * step]
-    cdef key v8 = s3[1 * step]
-    cdef key v9 = s4[1 * step]
-    cdef key v10 = s0[2 * step]
-    cdef key v11 = s1[2 * step]
-    cdef key v12 = s2[2 * step]
-    cdef key v13 = s3[2 * step]
-    cdef key v14 = s4[2 * step]
-    cdef key v15 = s0[3 * step]
-    cdef key v16 = s1[3 * step]
-    cdef key v17 = s2[3 * step]
-    cdef key v18 = s3[3 * step]
-    cdef key v19 = s4[3 * step]
-    cdef key v20 = s0[4 * step]
-    cdef key v21 = s1[4 * step]
-    cdef key v22 = s2[4 * step]
-    cdef key v23 = s3[4 * step]
-    cdef key v24 = s4[4 * step]
-    v4, v5 = _lo(v4, v5), _hi(v4, v5)
-    v14, v15 = _lo(v14, v15), _hi(v14, v15)
-    v5, v7 = _lo(v5, v7), _hi(v5, v7)
-    v8, v10 = _lo(v8, v10), _hi(v8, v10)
-    v9, v11 = _lo(v9, v11), _hi(v9, v11)
-    v12, v14 = _lo(v12, v14), _hi(v12, v14)
-    v5, v6 = _lo(v5, v6), _hi(v5, v6)
-    v9, v10 = _lo(v9, v10), _hi(v9, v10)
-    v13, v14 = _lo(v13, v14), _hi(v13, v14)
-    v0, v4 = _lo(v0, v4), _hi(v0, v4)
-    v1, v5 = _lo(v1, v5), _hi(v1, v5)
-    v2, v6 = _lo(v2, v6), _hi(v2, v6)
-    v8, v12 = _lo(v8, v12), _hi(v8, v12)
-    v10, v14 = _lo(v10, v14), _hi(v10, v14)
-    v11, v15 = _lo(v11, v15), _hi(v11, v15)
-    v16, v20 = _lo(v16, v20), _hi(v16, v20)
-    v17, v21 = _lo(v17, v21), _hi(v17, v21)
-    v18, v22 = _lo(v18, v22), _hi(v18, v22)
-    v19, v23 = _lo(v19, v23), _hi(v19, v23)
-    v2, v4 = _lo(v2, v4), _hi(v2, v4)
-    v3, v5 = _lo(v3, v5), _hi(v3, v5)
-    v10, v12 = _lo(v10, v12), _hi(v10, v12)
-    v11, v13 = _lo(v11, v13), _hi(v11, v13)
-    v18, v20 = _lo(v18, v20), _hi(v18, v20)
-    v19, v21 = _lo(v19, v21), _hi(v19, v21)
-    v1, v2 = _lo(v1, v2), _hi(v1, v2)
-    v3, v4 = _lo(v3, v4), _hi(v3, v4)
-    v5, v6 = _lo(v5, v6), _hi(v5, v6)
-    v9, v10 = _lo(v9, v10), _hi(v9, v10)
-    v11, v12 = _lo(v11, v12), _hi(v11, v12)
-    v13, v14 = _lo(v13, v14), _hi(v13, v14)
-    v8 = _hi(v0, v8)
-    v9 = _hi(v1, v9)
-    v2, v10 = _lo(v2, v10), _hi(v2, v10)
-    v3, v11 = _lo(v3, v11), _hi(v3, v11)
-    v4, v12 = _lo(v4, v12), _hi(v4, v12)
-    v5, v13 = _lo(v5, v13), _hi(v5, v13)
-    v6 = _lo(v6, v14)
-    v7 = _lo(v7, v15)
-    v4, v8 = _lo(v4, v8), _hi(v4, v8)
-    v5, v9 = _lo(v5, v9), _hi(v5, v9)
-    v6, v10 = _lo(v6, v10), _hi(v6, v10)
-    v7, v11 = _lo(v7, v11), _hi(v7, v11)
-    v20, v24 = _lo(v20, v24), _hi(v20, v24)
-    v4 = _hi(v2, v4)
-    v3, v5 = _lo(v3, v5), _hi(v3, v5)
-    v6, v8 = _lo(v6, v8), _hi(v6, v8)
-    v7, v9 = _lo(v7, v9), _hi(v7, v9)
-    v10, v12 = _lo(v10, v12), _hi(v10, v12)
-    v11, v13 = _lo(v11, v13), _hi(v11, v13)
-    v22, v24 = _lo(v22, v24), _hi(v22, v24)
-    v3, v4 = _lo(v3, v4), _hi(v3, v4)
-    v5, v6 = _lo(v5, v6), _hi(v5, v6)
-    v7, v8 = _lo(v7, v8), _hi(v7, v8)
-    v9, v10 = _lo(v9, v10), _hi(v9, v10)
-    v11, v12 = _lo(v11, v12), _hi(v11, v12)
-    v17, v18 = _lo(v17, v18), _hi(v17, v18)
-    v19, v20 = _lo(v19, v20), _hi(v19, v20)
-    v21, v22 = _lo(v21, v22), _hi(v21, v22)
-    v23, v24 = _lo(v23, v24), _hi(v23, v24)
-    v19 = _hi(v3, v19)
-    v20 = _hi(v4, v20)
-    v21 = _hi(v5, v21)
-    v6 = _lo(v6, v22)
-    v7 = _lo(v7, v23)
-    v8 = _lo(v8, v24)
-    v16 = _hi(v8, v16)
-    v17 = _hi(v9, v17)
-    v10 = _lo(v10, v18)
-    v11 = _lo(v11, v19)
-    v12 = _lo(v12, v20)
-    v13 = _lo(v13, v21)
-    v10 = _hi(v6, v10)
-    v11 = _hi(v7, v11)
-    v12 = _lo(v12, v16)
-    v13 = _lo(v13, v17)
-    v12 = _hi(v10, v12)
-    v11 = _lo(v11, v13)
-    v12 = _hi(v11, v12)
-    return v12
-
-
-
 cdef inline void _cmpswap(key* a, key* b) noexcept nogil:
     cdef key x = a[0], y = b[0]
     a[0] = _lo(x, y)
     b[0] = _hi(x, y)
+
+
+cdef inline void _sort4(key* v0, key* v1, key* v2, key* v3) noexcept nogil:
+    _cmpswap(v0, v1); _cmpswap(v2, v3)
+    _cmpswap(v0, v2); _cmpswap(v1, v3)
+    _cmpswap(v1, v2)
 
 
 cdef inline void _sort6(key* v0, key* v1, key* v2, key* v3, key* v4, key* v5) noexcept nogil:
@@ -255,13 +145,13 @@ DEF _BLOCK = 1024
 
 cdef int _sort_rows(
     const key** rows,       # IN ksize padded rows
-    Py_ssize_t ksize,       # IN 5 or 6
+    Py_ssize_t ksize,       # IN 4 or 6
     Py_ssize_t n,           # IN W * C
     Py_ssize_t wp,          # IN length of a row of buf
     Py_ssize_t edge,        # IN where the image's first column goes in buf
     key* buf,               # OUT ksize rows of wp: ranks 0..ksize-1 of every column
 ) noexcept nogil:
-    # Column sorts, in blocks through a local array: the compiler cannot prove 5 or 6 input and
+    # Column sorts, in blocks through a local array: the compiler cannot prove 4 or 6 input and
     # output rows apart (too many run-time alias checks to vectorise), but it knows a local
     # apart from both. Returns nonzero when a float NaN was among the rows.
     cdef key block[6 * _BLOCK]
@@ -270,7 +160,7 @@ cdef int _sort_rows(
     cdef const key* a1 = rows[1]
     cdef const key* a2 = rows[2]
     cdef const key* a3 = rows[3]
-    cdef const key* a4 = rows[4]
+    cdef const key* a4 = rows[4] if ksize == 6 else NULL
     cdef const key* a5 = rows[5] if ksize == 6 else NULL
     cdef Py_ssize_t b, j, m, dy
     cdef int nan = 0
@@ -287,32 +177,14 @@ cdef int _sort_rows(
         else:
             for j in range(m):
                 v0 = _to_key(a0[b + j]); v1 = _to_key(a1[b + j]); v2 = _to_key(a2[b + j])
-                v3 = _to_key(a3[b + j]); v4 = _to_key(a4[b + j])
-                _sort5(&v0, &v1, &v2, &v3, &v4)
-                nan |= _nan_keys(v0, v4)
+                v3 = _to_key(a3[b + j])
+                _sort4(&v0, &v1, &v2, &v3)
+                nan |= _nan_keys(v0, v3)
                 block[j] = v0; block[_BLOCK + j] = v1; block[2 * _BLOCK + j] = v2
-                block[3 * _BLOCK + j] = v3; block[4 * _BLOCK + j] = v4
+                block[3 * _BLOCK + j] = v3
         for dy in range(ksize):
             memcpy(buf + dy * wp + edge + b, &block[dy * _BLOCK], m * sizeof(key))
     return nan
-
-
-cdef void _median25_row(
-    const key* s0, const key* s1, const key* s2, const key* s3,
-    const key* s4,            # IN ranks 0..4 of the sorted padded columns
-    Py_ssize_t n,             # IN W * C
-    Py_ssize_t step,          # IN C: from one column to the next
-    key* out,                 # OUT (W * C,)
-) noexcept nogil:
-    # Through a local block, as _median49_pair.
-    cdef key blk[_BLOCK]
-    cdef Py_ssize_t b, i, m
-    for b in range(0, n, _BLOCK):
-        m = min(_BLOCK, n - b)
-        for i in range(m):
-            blk[i] = _from_key(_median25(s0 + b + i, s1 + b + i, s2 + b + i, s3 + b + i,
-                                         s4 + b + i, step))
-        memcpy(out + b, blk, m * sizeof(key))
 
 
 cdef inline key _select7(
@@ -324,6 +196,135 @@ cdef inline key _select7(
     # iff at most 7 zeros in all.
     return _hi(_hi(_hi(c0, _lo(c1, t6)), _hi(_lo(c2, t5), _lo(c3, t4))),
                _hi(_hi(_lo(c4, t3), _lo(c5, t2)), _hi(_lo(c6, t1), _lo(c7, t0))))
+
+
+cdef inline key _select5(
+    key c0, key c1, key c2, key c3, key c4, key c5, key t0, key t1, key t2, key t3, key t4,
+) noexcept nogil:
+    # Rank 5 of the union of the sorted c0..c5 and t0..t4 (see _select7).
+    return _hi(_hi(c0, _lo(c1, t4)),
+               _hi(_hi(_lo(c2, t3), _lo(c3, t2)), _hi(_lo(c4, t1), _lo(c5, t0))))
+
+
+cdef int _median25_pair(
+    const key* s0, const key* s1, const key* s2,
+    const key* s3,            # IN ranks 0..3 of the sorted padded columns of the 4 shared rows
+    const key* top,           # IN padded first row of the upper windows (keys)
+    const key* bottom,        # IN padded last row of the lower windows (keys)
+    Py_ssize_t n,             # IN W * C
+    Py_ssize_t step,          # IN C: from one column to the next
+    key* out0,                # OUT (W * C,) upper output row
+    key* out1,                # OUT (W * C,) lower output row
+) noexcept nogil:
+    # k = 5 as _median49_pair: of the 20 values two windows share, ranks 7..12 (network checked
+    # on all 5**5 column-sorted 0/1 inputs), then each window's own sorted row, rank 5 of 11.
+    cdef key blk0[_BLOCK]
+    cdef key blk1[_BLOCK]
+    cdef Py_ssize_t b, i, j, m
+    cdef int nan = 0
+    cdef key v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19
+    cdef key t0, t1, t2, t3, t4
+    for b in range(0, n, _BLOCK):
+        m = min(_BLOCK, n - b)
+        for i in range(m):
+            j = b + i
+            v0 = s0[j + 0 * step]
+            v4 = s0[j + 1 * step]
+            v8 = s0[j + 2 * step]
+            v12 = s0[j + 3 * step]
+            v16 = s0[j + 4 * step]
+            v1 = s1[j + 0 * step]
+            v5 = s1[j + 1 * step]
+            v9 = s1[j + 2 * step]
+            v13 = s1[j + 3 * step]
+            v17 = s1[j + 4 * step]
+            v2 = s2[j + 0 * step]
+            v6 = s2[j + 1 * step]
+            v10 = s2[j + 2 * step]
+            v14 = s2[j + 3 * step]
+            v18 = s2[j + 4 * step]
+            v3 = s3[j + 0 * step]
+            v7 = s3[j + 1 * step]
+            v11 = s3[j + 2 * step]
+            v15 = s3[j + 3 * step]
+            v19 = s3[j + 4 * step]
+            v0, v4 = _lo(v0, v4), _hi(v0, v4)
+            v1, v5 = _lo(v1, v5), _hi(v1, v5)
+            v2, v6 = _lo(v2, v6), _hi(v2, v6)
+            v3, v7 = _lo(v3, v7), _hi(v3, v7)
+            v8, v12 = _lo(v8, v12), _hi(v8, v12)
+            v9, v13 = _lo(v9, v13), _hi(v9, v13)
+            v10, v14 = _lo(v10, v14), _hi(v10, v14)
+            v11, v15 = _lo(v11, v15), _hi(v11, v15)
+            v2, v4 = _lo(v2, v4), _hi(v2, v4)
+            v3, v5 = _lo(v3, v5), _hi(v3, v5)
+            v10, v12 = _lo(v10, v12), _hi(v10, v12)
+            v11, v13 = _lo(v11, v13), _hi(v11, v13)
+            v1, v2 = _lo(v1, v2), _hi(v1, v2)
+            v3, v4 = _lo(v3, v4), _hi(v3, v4)
+            v5, v6 = _lo(v5, v6), _hi(v5, v6)
+            v9, v10 = _lo(v9, v10), _hi(v9, v10)
+            v11, v12 = _lo(v11, v12), _hi(v11, v12)
+            v13, v14 = _lo(v13, v14), _hi(v13, v14)
+            v0, v8 = _lo(v0, v8), _hi(v0, v8)
+            v1, v9 = _lo(v1, v9), _hi(v1, v9)
+            v2, v10 = _lo(v2, v10), _hi(v2, v10)
+            v3, v11 = _lo(v3, v11), _hi(v3, v11)
+            v4, v12 = _lo(v4, v12), _hi(v4, v12)
+            v5, v13 = _lo(v5, v13), _hi(v5, v13)
+            v6, v14 = _lo(v6, v14), _hi(v6, v14)
+            v7 = _lo(v7, v15)
+            v4, v8 = _lo(v4, v8), _hi(v4, v8)
+            v5, v9 = _lo(v5, v9), _hi(v5, v9)
+            v6, v10 = _lo(v6, v10), _hi(v6, v10)
+            v7, v11 = _lo(v7, v11), _hi(v7, v11)
+            v2, v4 = _lo(v2, v4), _hi(v2, v4)
+            v3, v5 = _lo(v3, v5), _hi(v3, v5)
+            v6, v8 = _lo(v6, v8), _hi(v6, v8)
+            v7, v9 = _lo(v7, v9), _hi(v7, v9)
+            v10, v12 = _lo(v10, v12), _hi(v10, v12)
+            v11, v13 = _lo(v11, v13), _hi(v11, v13)
+            v1, v2 = _lo(v1, v2), _hi(v1, v2)
+            v3, v4 = _lo(v3, v4), _hi(v3, v4)
+            v5, v6 = _lo(v5, v6), _hi(v5, v6)
+            v7, v8 = _lo(v7, v8), _hi(v7, v8)
+            v9, v10 = _lo(v9, v10), _hi(v9, v10)
+            v11, v12 = _lo(v11, v12), _hi(v11, v12)
+            v13 = _lo(v13, v14)
+            v16 = _hi(v0, v16)
+            v17 = _hi(v1, v17)
+            v18 = _hi(v2, v18)
+            v19 = _hi(v3, v19)
+            v8, v16 = _lo(v8, v16), _hi(v8, v16)
+            v9, v17 = _lo(v9, v17), _hi(v9, v17)
+            v10 = _lo(v10, v18)
+            v11 = _lo(v11, v19)
+            v8 = _hi(v4, v8)
+            v9 = _hi(v5, v9)
+            v6, v10 = _lo(v6, v10), _hi(v6, v10)
+            v7, v11 = _lo(v7, v11), _hi(v7, v11)
+            v12 = _lo(v12, v16)
+            v13 = _lo(v13, v17)
+            v8 = _hi(v6, v8)
+            v7, v9 = _lo(v7, v9), _hi(v7, v9)
+            v10, v12 = _lo(v10, v12), _hi(v10, v12)
+            v11 = _lo(v11, v13)
+            v7, v8 = _lo(v7, v8), _hi(v7, v8)
+            v9, v10 = _lo(v9, v10), _hi(v9, v10)
+            v11, v12 = _lo(v11, v12), _hi(v11, v12)
+            t0 = top[j]; t1 = top[j + step]; t2 = top[j + 2 * step]; t3 = top[j + 3 * step]
+            t4 = top[j + 4 * step]
+            _sort5(&t0, &t1, &t2, &t3, &t4)
+            nan |= _nan_keys(t0, t4)
+            blk0[i] = _from_key(_select5(v7, v8, v9, v10, v11, v12, t0, t1, t2, t3, t4))
+            t0 = bottom[j]; t1 = bottom[j + step]; t2 = bottom[j + 2 * step]
+            t3 = bottom[j + 3 * step]; t4 = bottom[j + 4 * step]
+            _sort5(&t0, &t1, &t2, &t3, &t4)
+            nan |= _nan_keys(t0, t4)
+            blk1[i] = _from_key(_select5(v7, v8, v9, v10, v11, v12, t0, t1, t2, t3, t4))
+        memcpy(out0 + b, blk0, m * sizeof(key))
+        memcpy(out1 + b, blk1, m * sizeof(key))
+    return nan
 
 
 cdef int _median49_pair(
@@ -629,45 +630,49 @@ cdef int _median49_pair(
     return nan
 
 
-cdef int _network_pair7(
-    const key** rows,         # IN 8 padded rows: the windows of output rows y and y + 1
-    const int64_t* colmap,    # IN (W + 6,) source column of each padded column
+cdef int _network_pair(
+    const key** rows,         # IN ksize + 1 padded rows: the windows of output rows y and y + 1
+    const int64_t* colmap,    # IN (W + ksize - 1,) source column of each padded column
     Py_ssize_t width,         # IN W
     Py_ssize_t channels,      # IN C
+    Py_ssize_t ksize,         # IN 5 or 7
     key cval,                 # IN
-    key* buf,                 # SCRATCH 8 rows of (W + 6) * C
+    key* buf,                 # SCRATCH ksize + 1 rows of (W + ksize - 1) * C
     key* out0,                # OUT (W * C,) output row y
     key* out1,                # OUT (W * C,) output row y + 1
 ) noexcept nogil:
-    # k = 7, two output rows at once (see _median49_pair). Returns nonzero on a float NaN.
-    cdef Py_ssize_t n = width * channels, wp = (width + 6) * channels, edge = 3 * channels
-    cdef Py_ssize_t j, p, c
-    cdef key* top = buf + 6 * wp
-    cdef key* bottom = buf + 7 * wp
+    # k = 5 and 7, two output rows at once (see _median49_pair). Returns nonzero on a float NaN.
+    cdef Py_ssize_t r = ksize // 2, n = width * channels, wp = (width + 2 * r) * channels
+    cdef Py_ssize_t edge = r * channels, j, p, c, dy
+    cdef key* top = buf + (ksize - 1) * wp
+    cdef key* bottom = buf + ksize * wp
     cdef const key* a0 = rows[0]
-    cdef const key* a7 = rows[7]
-    cdef int nan = _sort_rows(rows + 1, 6, n, wp, edge, buf)
+    cdef const key* ak = rows[ksize]
+    cdef int nan = _sort_rows(rows + 1, ksize - 1, n, wp, edge, buf)
     for j in range(n):
         top[edge + j] = _to_key(a0[j])
     for j in range(n):
-        bottom[edge + j] = _to_key(a7[j])
-    for p in range(6):
-        if p >= 3:
+        bottom[edge + j] = _to_key(ak[j])
+    for p in range(2 * r):
+        if p >= r:
             p += width
         for c in range(channels):
             j = p * channels + c
             top[j] = _border_value(rows, colmap, 0, p, c, channels, cval)
-            bottom[j] = _border_value(rows, colmap, 7, p, c, channels, cval)
-            buf[j] = _border_value(rows, colmap, 1, p, c, channels, cval)
-            buf[wp + j] = _border_value(rows, colmap, 2, p, c, channels, cval)
-            buf[2 * wp + j] = _border_value(rows, colmap, 3, p, c, channels, cval)
-            buf[3 * wp + j] = _border_value(rows, colmap, 4, p, c, channels, cval)
-            buf[4 * wp + j] = _border_value(rows, colmap, 5, p, c, channels, cval)
-            buf[5 * wp + j] = _border_value(rows, colmap, 6, p, c, channels, cval)
-            _sort6(&buf[j], &buf[wp + j], &buf[2 * wp + j], &buf[3 * wp + j], &buf[4 * wp + j],
-                   &buf[5 * wp + j])
-    nan |= _median49_pair(buf, buf + wp, buf + 2 * wp, buf + 3 * wp, buf + 4 * wp, buf + 5 * wp,
-                          top, bottom, n, channels, out0, out1)
+            bottom[j] = _border_value(rows, colmap, ksize, p, c, channels, cval)
+            for dy in range(ksize - 1):
+                buf[dy * wp + j] = _border_value(rows, colmap, 1 + dy, p, c, channels, cval)
+            if ksize == 7:
+                _sort6(&buf[j], &buf[wp + j], &buf[2 * wp + j], &buf[3 * wp + j],
+                       &buf[4 * wp + j], &buf[5 * wp + j])
+            else:
+                _sort4(&buf[j], &buf[wp + j], &buf[2 * wp + j], &buf[3 * wp + j])
+    if ksize == 7:
+        nan |= _median49_pair(buf, buf + wp, buf + 2 * wp, buf + 3 * wp, buf + 4 * wp,
+                              buf + 5 * wp, top, bottom, n, channels, out0, out1)
+    else:
+        nan |= _median25_pair(buf, buf + wp, buf + 2 * wp, buf + 3 * wp, top, bottom, n,
+                              channels, out0, out1)
     return nan
 
 
@@ -780,39 +785,6 @@ cdef int _network_pair3(
     return nan
 
 
-cdef int _network_row5(
-    const key** rows,         # IN 5 padded rows of this output row's windows
-    const int64_t* colmap,    # IN (W + 4,) source column of each padded column
-    Py_ssize_t width,         # IN W
-    Py_ssize_t channels,      # IN C
-    key cval,                 # IN
-    key* buf,                 # SCRATCH 5 rows of (W + 4) * C sorted columns
-    key* out,                 # OUT (W * C,) output row
-) noexcept nogil:
-    # Returns nonzero when a float NaN was among the rows (every image value passes here).
-    cdef Py_ssize_t n = width * channels, wp = (width + 4) * channels
-    cdef Py_ssize_t j, p, c, edge = 2 * channels
-    cdef key* s0 = buf
-    cdef key* s1 = buf + wp
-    cdef key* s2 = buf + 2 * wp
-    cdef key* s3 = buf + 3 * wp
-    cdef key* s4 = buf + 4 * wp
-    cdef int nan = _sort_rows(rows, 5, n, wp, edge, buf)
-    for p in range(4):
-        if p >= 2:
-            p += width
-        for c in range(channels):
-            j = p * channels + c
-            s0[j] = _border_value(rows, colmap, 0, p, c, channels, cval)
-            s1[j] = _border_value(rows, colmap, 1, p, c, channels, cval)
-            s2[j] = _border_value(rows, colmap, 2, p, c, channels, cval)
-            s3[j] = _border_value(rows, colmap, 3, p, c, channels, cval)
-            s4[j] = _border_value(rows, colmap, 4, p, c, channels, cval)
-            _sort5(&s0[j], &s1[j], &s2[j], &s3[j], &s4[j])
-    _median25_row(s0, s1, s2, s3, s4, n, channels, out)
-    return nan
-
-
 def median_network(
     const key[:, ::1] image,        # IN (H, W * C); float32 / float64 as uint32 / uint64 bits
     const int64_t[::1] rowmap,      # IN (H + ksize - 1,) source row of each padded row, -1 = cval
@@ -833,7 +805,7 @@ def median_network(
     cdef int nan_rows = 0
     if height == 0 or n == 0:
         return False
-    # k = 3 and 7 run two output rows at once, reading one padded row more than the last: an odd
+    # Two output rows at once read one padded row more than the last one: an odd
     # height's last pair writes its second row to scratch and reads the last row again.
     rows = <const key**>malloc((height + 2 * r + 1) * sizeof(key*))
     cvalrow = <key*>malloc(n * sizeof(key))
@@ -847,23 +819,19 @@ def median_network(
         rows[i] = &image[rowmap[i], 0] if rowmap[i] >= 0 else cvalrow
     rows[height + 2 * r] = rows[height + 2 * r - 1]
     with nogil, parallel():
-        buf = <key*>malloc((ksize + 2) * wp * sizeof(key))   # k = 3, 7: k + 1 rows + 1 scratch
-        for t in prange(height if ksize == 5 else (height + 1) // 2, schedule="static"):
+        buf = <key*>malloc((ksize + 2) * wp * sizeof(key))   # k + 1 rows + 1 scratch output
+        for t in prange((height + 1) // 2, schedule="static"):
             if buf == NULL:
                 failed += 1
                 continue
-            if ksize == 5:
-                nan_rows += _network_row5(rows + t, &colmap[0], width, channels, cval, buf,
-                                          &out[t, 0])
+            y = 2 * t
+            out1 = &out[y + 1, 0] if y + 1 < height else buf + (ksize + 1) * wp
+            if ksize == 3:
+                nan_rows += _network_pair3(rows + y, &colmap[0], width, channels, cval, buf,
+                                           &out[y, 0], out1)
             else:
-                y = 2 * t
-                out1 = &out[y + 1, 0] if y + 1 < height else buf + (ksize + 1) * wp
-                if ksize == 3:
-                    nan_rows += _network_pair3(rows + y, &colmap[0], width, channels, cval, buf,
-                                               &out[y, 0], out1)
-                else:
-                    nan_rows += _network_pair7(rows + y, &colmap[0], width, channels, cval, buf,
-                                               &out[y, 0], out1)
+                nan_rows += _network_pair(rows + y, &colmap[0], width, channels, ksize, cval,
+                                          buf, &out[y, 0], out1)
         free(buf)
     free(rows)
     free(cvalrow)
