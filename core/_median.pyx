@@ -6,12 +6,12 @@ source row / column of every padded row / column, ``-1`` meaning the constant ``
 algorithm depends on the window and the dtype:
 
 * ``median_network``: k = 3, 5 and 7, every dtype (floats as order-preserving integer keys of
-  their bits). k = 5: each output row first sorts the 5 values of every padded column (shared
-  by the 5 windows that contain that column), then a min/max network over 5 sorted columns
-  selects the median. k = 3 and 7: two output rows at once; their windows share k - 1 rows,
-  from whose sorted columns a network keeps the only k + 1 values that can be either median,
-  and each window merges in its own sorted k-th row. The inner loops run over a whole row so
-  the compiler vectorises them.
+  their bits), two output rows at once. Their windows share k - 1 rows; those rows' columns are
+  sorted (each sorted column serves the k window pairs that contain it), a min/max network over
+  the sorted columns keeps the only k + 1 values that can be either median, and each window
+  merges in its own sorted k-th row. The inner loops run over a whole row so the compiler
+  vectorises them; loops that would need too many run-time alias checks write through small
+  local blocks instead.
 * ``median_sliding``: k >= 9.
 
   - uint8: Perreault & Hebert's constant-time filter. One 256-bin (16 coarse + 256 fine)
@@ -206,7 +206,7 @@ cdef inline key _select5(
                _hi(_hi(_lo(c2, t3), _lo(c3, t2)), _hi(_lo(c4, t1), _lo(c5, t0))))
 
 
-cdef int _median25_pair(
+cdef void _median25_pair(
     const key* s0, const key* s1, const key* s2,
     const key* s3,            # IN ranks 0..3 of the sorted padded columns of the 4 shared rows
     const key* top,           # IN padded first row of the upper windows (keys)
@@ -221,7 +221,6 @@ cdef int _median25_pair(
     cdef key blk0[_BLOCK]
     cdef key blk1[_BLOCK]
     cdef Py_ssize_t b, i, j, m
-    cdef int nan = 0
     cdef key v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19
     cdef key t0, t1, t2, t3, t4
     for b in range(0, n, _BLOCK):
@@ -315,19 +314,16 @@ cdef int _median25_pair(
             t0 = top[j]; t1 = top[j + step]; t2 = top[j + 2 * step]; t3 = top[j + 3 * step]
             t4 = top[j + 4 * step]
             _sort5(&t0, &t1, &t2, &t3, &t4)
-            nan |= _nan_keys(t0, t4)
             blk0[i] = _from_key(_select5(v7, v8, v9, v10, v11, v12, t0, t1, t2, t3, t4))
             t0 = bottom[j]; t1 = bottom[j + step]; t2 = bottom[j + 2 * step]
             t3 = bottom[j + 3 * step]; t4 = bottom[j + 4 * step]
             _sort5(&t0, &t1, &t2, &t3, &t4)
-            nan |= _nan_keys(t0, t4)
             blk1[i] = _from_key(_select5(v7, v8, v9, v10, v11, v12, t0, t1, t2, t3, t4))
         memcpy(out0 + b, blk0, m * sizeof(key))
         memcpy(out1 + b, blk1, m * sizeof(key))
-    return nan
 
 
-cdef int _median49_pair(
+cdef void _median49_pair(
     const key* s0, const key* s1, const key* s2, const key* s3, const key* s4,
     const key* s5,            # IN ranks 0..5 of the sorted padded columns of the 6 shared rows
     const key* top,           # IN padded first row of the upper windows (keys)
@@ -339,17 +335,16 @@ cdef int _median49_pair(
 ) noexcept nogil:
     # Two vertically adjacent 7 x 7 windows share 6 rows: 42 values whose ranks 17..24 are the
     # only ones that can be either median (17 of them lie below, 17 above, whatever the other
-    # 7 values are). A network over the 7 sorted shared columns gives those 8 in order (built
-    # like _median25's: Batcher's merge sort, pruned to the outputs 17..24, then to the
-    # comparators that can still exchange anything on column-sorted input; the 0-1 principle
+    # 7 values are). A network over the 7 sorted shared columns (wire 6 * dx + dy holds rank dy
+    # of column dx) gives those 8 in order: Batcher's odd-even merge sort for 64 wires restricted
+    # to 42, pruned to the outputs 17..24, then to the comparators that can still exchange
+    # anything on column-sorted input (dropped together, then pruned again); the 0-1 principle
     # checked it on all 7**7 column-sorted 0/1 inputs, and tests/test_median.py repeats that
     # check through the filter); each window then sorts its own 7th row and takes rank 7 of the
     # 15. Outputs go through local blocks, which the compiler knows apart from the inputs.
-    # Returns nonzero when a float NaN was in the top or bottom row.
     cdef key blk0[_BLOCK]
     cdef key blk1[_BLOCK]
     cdef Py_ssize_t b, i, j, m
-    cdef int nan = 0
     cdef key v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13
     cdef key v14, v15, v16, v17, v18, v19, v20, v21, v22, v23, v24, v25, v26, v27
     cdef key v28, v29, v30, v31, v32, v33, v34, v35, v36, v37, v38, v39, v40, v41
@@ -615,19 +610,16 @@ cdef int _median49_pair(
             t0 = top[j]; t1 = top[j + step]; t2 = top[j + 2 * step]; t3 = top[j + 3 * step]
             t4 = top[j + 4 * step]; t5 = top[j + 5 * step]; t6 = top[j + 6 * step]
             _sort7(&t0, &t1, &t2, &t3, &t4, &t5, &t6)
-            nan |= _nan_keys(t0, t6)
             blk0[i] = _from_key(_select7(v17, v18, v19, v20, v21, v22, v23, v24,
                                          t0, t1, t2, t3, t4, t5, t6))
             t0 = bottom[j]; t1 = bottom[j + step]; t2 = bottom[j + 2 * step]
             t3 = bottom[j + 3 * step]; t4 = bottom[j + 4 * step]; t5 = bottom[j + 5 * step]
             t6 = bottom[j + 6 * step]
             _sort7(&t0, &t1, &t2, &t3, &t4, &t5, &t6)
-            nan |= _nan_keys(t0, t6)
             blk1[i] = _from_key(_select7(v17, v18, v19, v20, v21, v22, v23, v24,
                                          t0, t1, t2, t3, t4, t5, t6))
         memcpy(out0 + b, blk0, m * sizeof(key))
         memcpy(out1 + b, blk1, m * sizeof(key))
-    return nan
 
 
 cdef int _network_pair(
@@ -668,11 +660,11 @@ cdef int _network_pair(
             else:
                 _sort4(&buf[j], &buf[wp + j], &buf[2 * wp + j], &buf[3 * wp + j])
     if ksize == 7:
-        nan |= _median49_pair(buf, buf + wp, buf + 2 * wp, buf + 3 * wp, buf + 4 * wp,
-                              buf + 5 * wp, top, bottom, n, channels, out0, out1)
+        _median49_pair(buf, buf + wp, buf + 2 * wp, buf + 3 * wp, buf + 4 * wp, buf + 5 * wp,
+                       top, bottom, n, channels, out0, out1)
     else:
-        nan |= _median25_pair(buf, buf + wp, buf + 2 * wp, buf + 3 * wp, top, bottom, n,
-                              channels, out0, out1)
+        _median25_pair(buf, buf + wp, buf + 2 * wp, buf + 3 * wp, top, bottom, n, channels,
+                       out0, out1)
     return nan
 
 
@@ -681,7 +673,7 @@ cdef inline key _select3(key c0, key c1, key c2, key c3, key t0, key t1, key t2)
     return _hi(_hi(c0, _lo(c1, t2)), _hi(_lo(c2, t1), _lo(c3, t0)))
 
 
-cdef int _median9_pair(
+cdef void _median9_pair(
     const key* s0,            # IN rank 0 of the sorted padded columns of the 2 shared rows
     const key* s1,            # IN rank 1
     const key* top,           # IN padded first row of the upper windows (keys)
@@ -696,7 +688,6 @@ cdef int _median9_pair(
     cdef key blk1[_BLOCK]
     cdef Py_ssize_t b, i, j, m
     cdef key v0, v1, v2, v3, v4, v5, t0, t1, t2
-    cdef int nan = 0
     for b in range(0, n, _BLOCK):
         m = min(_BLOCK, n - b)
         for i in range(m):
@@ -720,17 +711,14 @@ cdef int _median9_pair(
             t0, t1 = _lo(t0, t1), _hi(t0, t1)
             t1, t2 = _lo(t1, t2), _hi(t1, t2)
             t0, t1 = _lo(t0, t1), _hi(t0, t1)
-            nan |= _nan_keys(t0, t2)
             blk0[i] = _from_key(_select3(v1, v2, v3, v4, t0, t1, t2))
             t0 = bottom[j]; t1 = bottom[j + step]; t2 = bottom[j + 2 * step]
             t0, t1 = _lo(t0, t1), _hi(t0, t1)
             t1, t2 = _lo(t1, t2), _hi(t1, t2)
             t0, t1 = _lo(t0, t1), _hi(t0, t1)
-            nan |= _nan_keys(t0, t2)
             blk1[i] = _from_key(_select3(v1, v2, v3, v4, t0, t1, t2))
         memcpy(out0 + b, blk0, m * sizeof(key))
         memcpy(out1 + b, blk1, m * sizeof(key))
-    return nan
 
 
 cdef int _network_pair3(
@@ -781,7 +769,7 @@ cdef int _network_pair3(
             v1 = _border_value(rows, colmap, 2, p, c, channels, cval)
             s0[j] = _lo(v0, v1)
             s1[j] = _hi(v0, v1)
-    nan |= _median9_pair(s0, s1, top, bottom, n, channels, out0, out1)
+    _median9_pair(s0, s1, top, bottom, n, channels, out0, out1)
     return nan
 
 
@@ -805,8 +793,11 @@ def median_network(
     cdef int nan_rows = 0
     if height == 0 or n == 0:
         return False
-    # Two output rows at once read one padded row more than the last one: an odd
-    # height's last pair writes its second row to scratch and reads the last row again.
+    # Output rows in pairs (0, 1), (2, 3), ...: image rows y and y + 1 are among the rows the
+    # pair's windows share, so the shared rows' column sorts see every value (and detect NaN);
+    # the rows above and below are not checked again. A pair reads one padded row more than
+    # the last one: an odd height's last pair writes its second row to scratch and reads the
+    # last padded row again.
     rows = <const key**>malloc((height + 2 * r + 1) * sizeof(key*))
     cvalrow = <key*>malloc(n * sizeof(key))
     if rows == NULL or cvalrow == NULL:
