@@ -1,10 +1,10 @@
 """Median filter for 2-D images with OpenCV / scipy border modes.
 
 The median of every ``ksize x ksize`` window, channel by channel. The algorithm is chosen by
-window size and dtype (see :mod:`shouxie.core._median`): min/max networks for ``ksize`` 3 and 5,
-Perreault-Hebert constant-time histograms for uint8 at ``ksize >= 7``, Huang's two-level
-sliding histogram for 16-bit at ``ksize >= 7``, sorted sliding windows for floats at
-``ksize >= 7``. Results equal ``scipy.ndimage.median_filter(image, size=(k, k[, 1]), mode=...)``
+window size and dtype (see :mod:`shouxie.core._median`): min/max networks for ``ksize`` 3, 5
+and 7, Perreault-Hebert constant-time histograms for uint8 at ``ksize >= 9``, Huang's two-level
+sliding histogram for 16-bit at ``ksize >= 9``, sorted sliding windows for floats at
+``ksize >= 9``. Results equal ``scipy.ndimage.median_filter(image, size=(k, k[, 1]), mode=...)``
 exactly and ``cv2.medianBlur`` wherever OpenCV accepts the input. (scipy's ``reflect`` mode reads
 outside the image once the radius reaches twice a side; there shouxie follows the definition.)
 """
@@ -104,7 +104,7 @@ def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndar
     rowmap, colmap = _index_map(height, radius, border), _index_map(width, radius, border)
     out = np.empty_like(flat)
     bands = min(height, BANDS)
-    if k <= 5:
+    if k <= 7:
         if img.dtype.kind == "f":   # the networks compare float bit patterns as integer keys
             bits = np.dtype(f"u{img.dtype.itemsize}")
             cval = int(np.asarray(cval, img.dtype).view(bits))

@@ -101,6 +101,63 @@ def test_network_exhaustive_on_binary_windows():
         np.testing.assert_array_equal(centres, expected)
 
 
+
+def test_network3_pair_exhaustive_on_binary_windows():
+    # k = 3 runs two output rows at once (rows 2 and 3 here, windows rows 1..3 and 2..4): every
+    # 0/1 filling of rows 1..4 (2**12), windows side by side.
+    blocks = np.array(list(itertools.product([0, 1], repeat=12)), np.uint8).reshape(-1, 4, 3)
+    windows = np.zeros((len(blocks), 6, 3), np.uint8)
+    windows[:, 1:5] = blocks
+    image = windows.transpose(1, 0, 2).reshape(6, -1)
+    got = median_filter(image, 3)[2:4, 1::3]
+    np.testing.assert_array_equal(got[0], blocks[:, 0:3].sum(axis=(1, 2)) > 4)
+    np.testing.assert_array_equal(got[1], blocks[:, 1:4].sum(axis=(1, 2)) > 4)
+
+def pair_image(shared_ones, top, bottom, k):
+    """Windows side by side, each one pair of vertically adjacent windows (output rows y, y + 1):
+    the k - 1 shared rows have ``shared_ones`` ones per column (sorted), the rows above and
+    below are the 0/1 rows ``top`` and ``bottom``. Returns the image and y."""
+    r = k // 2
+    y = r + r % 2                                    # even: the kernel pairs rows (0, 1), (2, 3), ...
+    windows = np.zeros((len(top), y + r + 2, k), np.uint8)
+    windows[:, y - r + 1:y + r + 1] = np.arange(k - 1)[None, :, None] >= k - 1 - shared_ones[:, None, :]
+    windows[:, y - r] = top
+    windows[:, y + r + 1] = bottom
+    return windows.transpose(1, 0, 2).reshape(windows.shape[1], -1), y
+
+
+@pytest.mark.parametrize("k", [5, 7])
+def test_pair_network_exhaustive_on_column_sorted_binary_windows(k):
+    # k = 5 and 7 run two output rows at once: the k - 1 rows their windows share are
+    # column-sorted, a network picks k + 1 candidates from them, and each window adds its own
+    # k-th row through a k-sorter. 0-1 principle: with the sorters correct, every column-sorted
+    # 0/1 shared part (k**k) with every sorted 0/1 row above / below (k + 1 each) covers the rest.
+    row = np.arange(k)[None, :]
+    rest = np.array(list(itertools.product(range(k), repeat=k - 1)))       # ones per column
+    for first in range(k):                           # chunks, to bound memory
+        ones = np.repeat(np.column_stack([np.full(len(rest), first), rest]), k + 1, axis=0)
+        top = np.tile(np.arange(k + 1), len(rest))                         # ones in the row above
+        bottom = (top + 3) % (k + 1)                                      # ones in the row below
+        image, y = pair_image(ones, row >= k - top[:, None], row >= k - bottom[:, None], k)
+        got = median_filter(image, k)[y:y + 2, k // 2::k]
+        shared = ones.sum(axis=1)
+        np.testing.assert_array_equal(got[0], shared + top > k * k // 2)
+        np.testing.assert_array_equal(got[1], shared + bottom > k * k // 2)
+
+
+@pytest.mark.parametrize("k", [5, 7])
+def test_pair_row_sorter_on_every_binary_row(k):
+    # The k-sorter of a window's own row, on all 2**k rows, against shared parts of
+    # (k*k)//2 - k + 1 .. (k*k)//2 ones (so each rank of the sorted row decides the median once).
+    rows = np.array(list(itertools.product([0, 1], repeat=k)), np.uint8)
+    for shared in range(k * k // 2 - k + 1, k * k // 2 + 1):
+        ones = np.array([[shared // k + (i < shared % k) for i in range(k)]] * len(rows))
+        image, y = pair_image(ones, rows, rows, k)
+        got = median_filter(image, k)[y:y + 2, k // 2::k]
+        expected = shared + rows.sum(axis=1) > k * k // 2
+        np.testing.assert_array_equal(got[0], expected)
+        np.testing.assert_array_equal(got[1], expected)
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("ksize", [3, 5, 7])
 def test_float_specials(dtype, ksize):
