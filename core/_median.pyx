@@ -20,9 +20,13 @@ algorithm depends on the window and the dtype:
   - uint16 / int16: Huang's sliding histogram with two levels (256 coarse buckets of 256 bins):
     O(k) updates per pixel; the median's coarse bucket follows the window, so the fine scan
     stays inside one bucket (and starts from its nearer end).
-  - float32 / float64: sorted windows. Every padded column is kept sorted as it slides down and
+  - float32 / float64 with more than 2**24 pixels per channel: sorted windows. Every padded column is kept sorted as it slides down and
     the window as it slides along the row: one merge pass removes the leaving column and inserts
     the entering one, O(k^2) per pixel instead of a sort.
+* ``median_ranks``: floats at k >= 9 (below 2**24 pixels per channel), one channel at a time.
+  The wrapper replaces each value by the rank of its distinct value (order-preserving keys of
+  the bits, so the result maps back bit for bit); Huang's sliding histogram over three levels of
+  2**bits buckets finds the median rank with O(k) updates and two short scans per pixel.
 """
 from cython.parallel cimport parallel, prange
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -1135,6 +1139,111 @@ def median_sliding(
                 _sorted_band(&image[0, 0], width, channels, &rowmap[0], &colmap[0], ksize, cval,
                              c, y0, y1, <pixel*>scratch, <pixel*>scratch + wp * ksize,
                              <pixel*>scratch + wp * ksize + ksize * ksize, &out[0, 0])
+        free(scratch)
+    if failed:
+        raise MemoryError()
+
+
+# --------------------------------------------------------------------------- floats, k >= 9: ranks
+cdef inline uint32_t _rank_at(
+    const uint32_t* ranks, Py_ssize_t width, const int64_t* rowmap, const int64_t* colmap,
+    Py_ssize_t i, Py_ssize_t p, uint32_t cval,
+) noexcept nogil:
+    cdef int64_t r = rowmap[i], q = colmap[p]
+    if r < 0 or q < 0:
+        return cval
+    return ranks[r * width + q]
+
+
+cdef inline void _rank_add(
+    uint32_t* top, uint32_t* mid, uint32_t* fine, uint32_t v, int delta, int bits, Py_ssize_t mt,
+    Py_ssize_t* below,
+) noexcept nogil:
+    fine[v] += delta
+    mid[v >> bits] += delta
+    top[v >> (2 * bits)] += delta
+    if (v >> (2 * bits)) < mt:
+        below[0] += delta
+
+
+cdef void _rank_band(
+    const uint32_t* ranks, Py_ssize_t width, const int64_t* rowmap, const int64_t* colmap,
+    Py_ssize_t ksize, uint32_t cval, int bits, Py_ssize_t y0, Py_ssize_t y1,
+    uint32_t* top,            # SCRATCH (2**bits,) window histogram of rank >> 2 * bits
+    uint32_t* mid,            # SCRATCH (2**(2 * bits),) window histogram of rank >> bits
+    uint32_t* fine,           # SCRATCH (2**(3 * bits),) window histogram of the ranks
+    uint32_t* out,            # OUT (H, W) median rank
+) noexcept nogil:
+    # Huang's sliding histogram over three levels: the top bucket of the median and the count
+    # below it follow the window; the middle and fine scans stay inside one bucket each.
+    cdef Py_ssize_t half = ksize * ksize // 2, x, y, i, p, b, mt = 0, below = 0, need
+    cdef Py_ssize_t nb = <Py_ssize_t>1 << bits
+    memset(top, 0, nb * sizeof(uint32_t))
+    memset(mid, 0, nb * nb * sizeof(uint32_t))
+    memset(fine, 0, nb * nb * nb * sizeof(uint32_t))
+    for y in range(y0, y1):
+        for p in range(ksize):
+            for i in range(ksize):
+                _rank_add(top, mid, fine, _rank_at(ranks, width, rowmap, colmap, y + i, p, cval),
+                          1, bits, mt, &below)
+        for x in range(width):
+            if x > 0:
+                for i in range(ksize):
+                    _rank_add(top, mid, fine, _rank_at(ranks, width, rowmap, colmap, y + i, x - 1, cval),
+                              -1, bits, mt, &below)
+                    _rank_add(top, mid, fine, _rank_at(ranks, width, rowmap, colmap, y + i, x + ksize - 1, cval),
+                              1, bits, mt, &below)
+            while below + top[mt] <= half:
+                below += top[mt]
+                mt += 1
+            while below > half:
+                mt -= 1
+                below -= top[mt]
+            need = half - below                 # rank of the median inside top bucket mt
+            b = mt << bits
+            while mid[b] <= need:
+                need -= mid[b]
+                b += 1
+            b <<= bits
+            while fine[b] <= need:
+                need -= fine[b]
+                b += 1
+            out[y * width + x] = <uint32_t>b
+        for p in range(width - 1, width - 1 + ksize):   # empty the histogram for the next row
+            for i in range(ksize):
+                _rank_add(top, mid, fine, _rank_at(ranks, width, rowmap, colmap, y + i, p, cval),
+                          -1, bits, mt, &below)
+
+
+def median_ranks(
+    const uint32_t[:, ::1] ranks,   # IN (H, W) ranks < 2**(3 * bits) of one channel
+    const int64_t[::1] rowmap,      # IN (H + ksize - 1,) source row of each padded row, -1 = cval
+    const int64_t[::1] colmap,      # IN (W + ksize - 1,) source column of each padded column
+    Py_ssize_t ksize,               # IN odd, >= 3
+    uint32_t cval,                  # IN rank of the constant border
+    int bits,                       # IN bits per histogram level, 1 .. 8
+    Py_ssize_t bands,               # IN row bands (units of parallel work)
+    uint32_t[:, ::1] out,           # OUT (H, W) median rank of every window
+):
+    """Sliding-window median of integer ranks with a three-level Huang histogram."""
+    cdef Py_ssize_t height = out.shape[0], width = out.shape[1], band, y0, y1
+    cdef Py_ssize_t nb = <Py_ssize_t>1 << bits
+    cdef Py_ssize_t nbytes = (nb + nb * nb + nb * nb * nb) * sizeof(uint32_t)
+    cdef char* scratch
+    cdef Py_ssize_t failed = 0
+    if height == 0 or width == 0:
+        return
+    with nogil, parallel():
+        scratch = <char*>malloc(nbytes)
+        for band in prange(bands, schedule="dynamic"):
+            if scratch == NULL:
+                failed += 1
+                continue
+            y0 = _band_start(band, bands, height)
+            y1 = _band_start(band + 1, bands, height)
+            _rank_band(&ranks[0, 0], width, &rowmap[0], &colmap[0], ksize, cval, bits, y0, y1,
+                       <uint32_t*>scratch, <uint32_t*>scratch + nb, <uint32_t*>scratch + nb + nb * nb,
+                       &out[0, 0])
         free(scratch)
     if failed:
         raise MemoryError()
