@@ -1166,6 +1166,28 @@ cdef inline void _rank_add(
         below[0] += delta
 
 
+cdef inline Py_ssize_t _scan(
+    const uint32_t* hist, Py_ssize_t start, int bits, uint32_t total, Py_ssize_t* need,
+) noexcept nogil:
+    # The bin of hist[start:start + 2**bits] (``total`` values) holding the value of rank
+    # ``need``, which becomes the rank inside that bin; scans from the nearer end.
+    cdef Py_ssize_t b
+    cdef Py_ssize_t acc
+    if 2 * need[0] < total:
+        b = start
+        while hist[b] <= need[0]:
+            need[0] -= hist[b]
+            b += 1
+        return b
+    b = start + (<Py_ssize_t>1 << bits) - 1
+    acc = total - hist[b]                   # values below bin b
+    while acc > need[0]:
+        b -= 1
+        acc -= hist[b]
+    need[0] -= acc
+    return b
+
+
 cdef void _rank_band(
     const uint32_t* ranks, Py_ssize_t width, const int64_t* rowmap, const int64_t* colmap,
     Py_ssize_t ksize, uint32_t cval, int bits, Py_ssize_t y0, Py_ssize_t y1,
@@ -1200,15 +1222,8 @@ cdef void _rank_band(
                 mt -= 1
                 below -= top[mt]
             need = half - below                 # rank of the median inside top bucket mt
-            b = mt << bits
-            while mid[b] <= need:
-                need -= mid[b]
-                b += 1
-            b <<= bits
-            while fine[b] <= need:
-                need -= fine[b]
-                b += 1
-            out[y * width + x] = <uint32_t>b
+            b = _scan(mid, mt << bits, bits, top[mt], &need)
+            out[y * width + x] = <uint32_t>_scan(fine, b << bits, bits, mid[b], &need)
         for p in range(width - 1, width - 1 + ksize):   # empty the histogram for the next row
             for i in range(ksize):
                 _rank_add(top, mid, fine, _rank_at(ranks, width, rowmap, colmap, y + i, p, cval),
