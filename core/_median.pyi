@@ -11,5 +11,5 @@ def median_sliding(
 ) -> None: ...
 def median_ranks(
     ranks: npt.NDArray[np.uint32], rowmap: npt.NDArray[np.int64], colmap: npt.NDArray[np.int64],
-    ksize: int, cval: int, bits: int, bands: int, out: npt.NDArray[np.uint32],
+    ksize: int, cval: int, bits: int, total: int, bands: int, out: npt.NDArray[np.uint32],
 ) -> None: ...

@@ -1190,19 +1190,18 @@ cdef inline Py_ssize_t _scan(
 
 cdef void _rank_band(
     const uint32_t* ranks, Py_ssize_t width, const int64_t* rowmap, const int64_t* colmap,
-    Py_ssize_t ksize, uint32_t cval, int bits, Py_ssize_t y0, Py_ssize_t y1,
-    uint32_t* top,            # SCRATCH (2**bits,) window histogram of rank >> 2 * bits
-    uint32_t* mid,            # SCRATCH (2**(2 * bits),) window histogram of rank >> bits
-    uint32_t* fine,           # SCRATCH (2**(3 * bits),) window histogram of the ranks
+    Py_ssize_t ksize, uint32_t cval, int bits, int total, Py_ssize_t y0, Py_ssize_t y1,
+    uint32_t* top,            # SCRATCH (2**(total - 2 * bits),) window histogram of rank >> 2 * bits
+    uint32_t* mid,            # SCRATCH (2**(total - bits),) window histogram of rank >> bits
+    uint32_t* fine,           # SCRATCH (2**total,) window histogram of the ranks
     uint32_t* out,            # OUT (H, W) median rank
 ) noexcept nogil:
     # Huang's sliding histogram over three levels: the top bucket of the median and the count
     # below it follow the window; the middle and fine scans stay inside one bucket each.
     cdef Py_ssize_t half = ksize * ksize // 2, x, y, i, p, b, mt = 0, below = 0, need
-    cdef Py_ssize_t nb = <Py_ssize_t>1 << bits
-    memset(top, 0, nb * sizeof(uint32_t))
-    memset(mid, 0, nb * nb * sizeof(uint32_t))
-    memset(fine, 0, nb * nb * nb * sizeof(uint32_t))
+    memset(top, 0, (<Py_ssize_t>1 << (total - 2 * bits)) * sizeof(uint32_t))
+    memset(mid, 0, (<Py_ssize_t>1 << (total - bits)) * sizeof(uint32_t))
+    memset(fine, 0, (<Py_ssize_t>1 << total) * sizeof(uint32_t))
     for y in range(y0, y1):
         for p in range(ksize):
             for i in range(ksize):
@@ -1231,19 +1230,20 @@ cdef void _rank_band(
 
 
 def median_ranks(
-    const uint32_t[:, ::1] ranks,   # IN (H, W) ranks < 2**(3 * bits) of one channel
+    const uint32_t[:, ::1] ranks,   # IN (H, W) ranks < 2**total of one channel
     const int64_t[::1] rowmap,      # IN (H + ksize - 1,) source row of each padded row, -1 = cval
     const int64_t[::1] colmap,      # IN (W + ksize - 1,) source column of each padded column
     Py_ssize_t ksize,               # IN odd, >= 3
     uint32_t cval,                  # IN rank of the constant border
-    int bits,                       # IN bits per histogram level, 1 .. 8
+    int bits,                       # IN bins per middle / fine bucket: 2**bits
+    int total,                      # IN histogram of 2**total ranks, total >= 2 * bits
     Py_ssize_t bands,               # IN row bands (units of parallel work)
     uint32_t[:, ::1] out,           # OUT (H, W) median rank of every window
 ):
     """Sliding-window median of integer ranks with a three-level Huang histogram."""
     cdef Py_ssize_t height = out.shape[0], width = out.shape[1], band, y0, y1
-    cdef Py_ssize_t nb = <Py_ssize_t>1 << bits
-    cdef Py_ssize_t nbytes = (nb + nb * nb + nb * nb * nb) * sizeof(uint32_t)
+    cdef Py_ssize_t ntop = <Py_ssize_t>1 << (total - 2 * bits), nmid = <Py_ssize_t>1 << (total - bits)
+    cdef Py_ssize_t nbytes = (ntop + nmid + (<Py_ssize_t>1 << total)) * sizeof(uint32_t)
     cdef char* scratch
     cdef Py_ssize_t failed = 0
     if height == 0 or width == 0:
@@ -1256,8 +1256,9 @@ def median_ranks(
                 continue
             y0 = _band_start(band, bands, height)
             y1 = _band_start(band + 1, bands, height)
-            _rank_band(&ranks[0, 0], width, &rowmap[0], &colmap[0], ksize, cval, bits, y0, y1,
-                       <uint32_t*>scratch, <uint32_t*>scratch + nb, <uint32_t*>scratch + nb + nb * nb,
+            _rank_band(&ranks[0, 0], width, &rowmap[0], &colmap[0], ksize, cval, bits, total,
+                       y0, y1, <uint32_t*>scratch, <uint32_t*>scratch + ntop,
+                       <uint32_t*>scratch + ntop + nmid,
                        &out[0, 0])
         free(scratch)
     if failed:

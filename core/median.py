@@ -28,8 +28,10 @@ BORDERS = {
 MAX_KSIZE = 65535
 #: The sorted-window algorithm does about ``ksize**2`` steps per pixel; refuse work beyond this.
 MAX_SORTED_STEPS = 2**36
-#: Float images rank their values; histograms of up to ``2**(3 * MAX_RANK_BITS)`` ranks.
-MAX_RANK_BITS = 8
+#: Float images rank their values; histograms of up to ``2**MAX_RANK_BITS`` ranks, with at
+#: most ``2**TOP_BITS`` top-level buckets (the median's top bucket is followed bucket by bucket).
+MAX_RANK_BITS = 24
+TOP_BITS = 10
 #: Row bands per channel: the units of parallel work of the sliding filters.
 BANDS = 8
 
@@ -75,10 +77,12 @@ def _rank_median(values: np.ndarray, k: int, rowmap: np.ndarray, colmap: np.ndar
     sorted_values = np.empty(uniq.size, vals.dtype)
     sorted_values[inverse] = vals            # equal keys are equal bit patterns
     ranks = inverse.astype(np.uint32)
-    bits = max(1, -(-(uniq.size - 1).bit_length() // 3))
+    total = max(2, (uniq.size - 1).bit_length())
+    # 16-bin middle / fine buckets scan fastest; at most 2**TOP_BITS top buckets to follow
+    bits = max(min(4, total // 2), -(-(total - TOP_BITS) // 2))
     out = np.empty(values.shape, np.uint32)
     _median.median_ranks(ranks[:values.size].reshape(values.shape), rowmap, colmap, k,
-                         int(ranks[-1]), bits, bands, out)
+                         int(ranks[-1]), bits, total, bands, out)
     return sorted_values[out]
 
 
@@ -144,7 +148,7 @@ def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndar
         if img.dtype.kind == "f":
             if np.isnan(img.min()):
                 raise ValueError(nan_error)
-            if height * width < 1 << 3 * MAX_RANK_BITS:
+            if height * width < 1 << MAX_RANK_BITS:
                 for c in range(channels):
                     out[:, c::channels] = _rank_median(flat[:, c::channels], k, rowmap, colmap,
                                                        border, cval, bands)

@@ -175,6 +175,13 @@ def test_float_large_ksize_ranks(dtype, ksize, border):
             np.testing.assert_array_equal(got, scipy_median(image, ksize, border, cval=-7.5))
 
 
+def test_float_many_distinct_values():
+    # over 2**18 distinct values: wider middle / fine buckets under the capped top level
+    image = np.random.default_rng(3).normal(0, 1, (520, 521))
+    got = median_filter(image, 9, border="reflect101")
+    np.testing.assert_array_equal(got, scipy_median(image, 9, "reflect101"))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("ksize", [3, 5, 7, 9, 15])
 def test_float_specials(dtype, ksize):
