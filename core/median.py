@@ -73,11 +73,24 @@ def _rank_median(values: np.ndarray, k: int, rowmap: np.ndarray, colmap: np.ndar
     raw = vals.view(f"u{vals.itemsize}")
     sign = raw.dtype.type(1 << 8 * vals.itemsize - 1)
     keys = np.where(raw & sign, ~raw, raw | sign)
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    sorted_values = np.empty(uniq.size, vals.dtype)
-    sorted_values[inverse] = vals            # equal keys are equal bit patterns
-    ranks = inverse.astype(np.uint32)
-    total = max(2, (uniq.size - 1).bit_length())
+    if keys.dtype == np.uint32:   # sort (key, index) pairs as one uint64: faster than argsort
+        packed = keys.astype(np.uint64) << np.uint64(32) | np.arange(keys.size, dtype=np.uint64)
+        packed.sort()
+        order = (packed & np.uint64(0xFFFFFFFF)).astype(np.intp)
+        sorted_keys = (packed >> np.uint64(32)).astype(np.uint32)
+    else:
+        order = np.argsort(keys)
+        sorted_keys = keys[order]
+    rank_sorted = np.empty(keys.size, np.uint32)   # rank of each sorted key among distinct keys
+    rank_sorted[0] = 0
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=rank_sorted[1:])
+    np.cumsum(rank_sorted, out=rank_sorted)
+    ranks = np.empty(keys.size, np.uint32)
+    ranks[order] = rank_sorted
+    distinct = int(rank_sorted[-1]) + 1
+    sorted_values = np.empty(distinct, vals.dtype)
+    sorted_values[rank_sorted] = vals[order]   # equal keys are equal bit patterns
+    total = max(2, (distinct - 1).bit_length())
     # 16-bin middle / fine buckets scan fastest; at most 2**TOP_BITS top buckets to follow
     bits = max(min(4, total // 2), -(-(total - TOP_BITS) // 2))
     out = np.empty(values.shape, np.uint32)
