@@ -30,7 +30,7 @@ algorithm depends on the window and the dtype:
 """
 from cython.parallel cimport parallel, prange
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 ctypedef fused pixel:
@@ -1191,6 +1191,7 @@ cdef inline Py_ssize_t _scan(
 cdef void _rank_band(
     const uint32_t* ranks, Py_ssize_t width, const int64_t* rowmap, const int64_t* colmap,
     Py_ssize_t ksize, uint32_t cval, int bits, int total, Py_ssize_t y0, Py_ssize_t y1,
+    # the histograms arrive empty and are left empty (each row empties them)
     uint32_t* top,            # SCRATCH (2**(total - 2 * bits),) window histogram of rank >> 2 * bits
     uint32_t* mid,            # SCRATCH (2**(total - bits),) window histogram of rank >> bits
     uint32_t* fine,           # SCRATCH (2**total,) window histogram of the ranks
@@ -1199,9 +1200,6 @@ cdef void _rank_band(
     # Huang's sliding histogram over three levels: the top bucket of the median and the count
     # below it follow the window; the middle and fine scans stay inside one bucket each.
     cdef Py_ssize_t half = ksize * ksize // 2, x, y, i, p, b, mt = 0, below = 0, need
-    memset(top, 0, (<Py_ssize_t>1 << (total - 2 * bits)) * sizeof(uint32_t))
-    memset(mid, 0, (<Py_ssize_t>1 << (total - bits)) * sizeof(uint32_t))
-    memset(fine, 0, (<Py_ssize_t>1 << total) * sizeof(uint32_t))
     for y in range(y0, y1):
         for p in range(ksize):
             for i in range(ksize):
@@ -1249,7 +1247,7 @@ def median_ranks(
     if height == 0 or width == 0:
         return
     with nogil, parallel():
-        scratch = <char*>malloc(nbytes)
+        scratch = <char*>calloc(nbytes, 1)   # zeroed once: every band leaves it empty
         for band in prange(bands, schedule="dynamic"):
             if scratch == NULL:
                 failed += 1
