@@ -836,8 +836,17 @@ def median_network(
 
 
 # --------------------------------------------------------------------------- shared by the sliding filters
-cdef inline pixel _padded(
-    const pixel* image,       # IN (H, W * C) row-major
+ctypedef fused sample:       # the pixels, and the uint32 ranks of float pixels
+    uint8_t
+    uint16_t
+    int16_t
+    uint32_t
+    float
+    double
+
+
+cdef inline sample _padded(
+    const sample* image,      # IN (H, W * C) row-major
     Py_ssize_t n,             # IN W * C
     const int64_t* rowmap,
     const int64_t* colmap,
@@ -845,7 +854,7 @@ cdef inline pixel _padded(
     Py_ssize_t p,             # padded column
     Py_ssize_t c,             # channel
     Py_ssize_t channels,
-    pixel cval,
+    sample cval,
 ) noexcept nogil:
     cdef int64_t r = rowmap[i], q = colmap[p]
     if r < 0 or q < 0:
@@ -1145,16 +1154,6 @@ def median_sliding(
 
 
 # --------------------------------------------------------------------------- floats, k >= 9: ranks
-cdef inline uint32_t _rank_at(
-    const uint32_t* ranks, Py_ssize_t width, const int64_t* rowmap, const int64_t* colmap,
-    Py_ssize_t i, Py_ssize_t p, uint32_t cval,
-) noexcept nogil:
-    cdef int64_t r = rowmap[i], q = colmap[p]
-    if r < 0 or q < 0:
-        return cval
-    return ranks[r * width + q]
-
-
 cdef inline void _rank_add(
     uint32_t* top, uint32_t* mid, uint32_t* fine, uint32_t v, int delta, int bits, Py_ssize_t mt,
     Py_ssize_t* below,
@@ -1203,14 +1202,14 @@ cdef void _rank_band(
     for y in range(y0, y1):
         for p in range(ksize):
             for i in range(ksize):
-                _rank_add(top, mid, fine, _rank_at(ranks, width, rowmap, colmap, y + i, p, cval),
+                _rank_add(top, mid, fine, _padded(ranks, width, rowmap, colmap, y + i, p, 0, 1, cval),
                           1, bits, mt, &below)
         for x in range(width):
             if x > 0:
                 for i in range(ksize):
-                    _rank_add(top, mid, fine, _rank_at(ranks, width, rowmap, colmap, y + i, x - 1, cval),
+                    _rank_add(top, mid, fine, _padded(ranks, width, rowmap, colmap, y + i, x - 1, 0, 1, cval),
                               -1, bits, mt, &below)
-                    _rank_add(top, mid, fine, _rank_at(ranks, width, rowmap, colmap, y + i, x + ksize - 1, cval),
+                    _rank_add(top, mid, fine, _padded(ranks, width, rowmap, colmap, y + i, x + ksize - 1, 0, 1, cval),
                               1, bits, mt, &below)
             while below + top[mt] <= half:
                 below += top[mt]
@@ -1223,7 +1222,7 @@ cdef void _rank_band(
             out[y * width + x] = <uint32_t>_scan(fine, b << bits, bits, mid[b], &need)
         for p in range(width - 1, width - 1 + ksize):   # empty the histogram for the next row
             for i in range(ksize):
-                _rank_add(top, mid, fine, _rank_at(ranks, width, rowmap, colmap, y + i, p, cval),
+                _rank_add(top, mid, fine, _padded(ranks, width, rowmap, colmap, y + i, p, 0, 1, cval),
                           -1, bits, mt, &below)
 
 
