@@ -9,3 +9,7 @@ def median_sliding(
     image: npt.NDArray[np.number], rowmap: npt.NDArray[np.int64], colmap: npt.NDArray[np.int64],
     ksize: int, channels: int, cval: float, bands: int, out: npt.NDArray[np.number],
 ) -> None: ...
+def median_ranks(
+    ranks: npt.NDArray[np.uint32], rowmap: npt.NDArray[np.int64], colmap: npt.NDArray[np.int64],
+    ksize: int, cval: int, bits: int, total: int, bands: int, out: npt.NDArray[np.uint32],
+) -> None: ...

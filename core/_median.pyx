@@ -20,13 +20,17 @@ algorithm depends on the window and the dtype:
   - uint16 / int16: Huang's sliding histogram with two levels (256 coarse buckets of 256 bins):
     O(k) updates per pixel; the median's coarse bucket follows the window, so the fine scan
     stays inside one bucket (and starts from its nearer end).
-  - float32 / float64: sorted windows. Every padded column is kept sorted as it slides down and
+  - float32 / float64 with more than 2**24 pixels per channel: sorted windows. Every padded column is kept sorted as it slides down and
     the window as it slides along the row: one merge pass removes the leaving column and inserts
     the entering one, O(k^2) per pixel instead of a sort.
+* ``median_ranks``: floats at k >= 9 (below 2**24 pixels per channel), one channel at a time.
+  The wrapper replaces each value by the rank of its distinct value (order-preserving keys of
+  the bits, so the result maps back bit for bit); Huang's sliding histogram over three levels of
+  2**bits buckets finds the median rank with O(k) updates and two short scans per pixel.
 """
 from cython.parallel cimport parallel, prange
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 ctypedef fused pixel:
@@ -832,8 +836,17 @@ def median_network(
 
 
 # --------------------------------------------------------------------------- shared by the sliding filters
-cdef inline pixel _padded(
-    const pixel* image,       # IN (H, W * C) row-major
+ctypedef fused sample:       # the pixels, and the uint32 ranks of float pixels
+    uint8_t
+    uint16_t
+    int16_t
+    uint32_t
+    float
+    double
+
+
+cdef inline sample _padded(
+    const sample* image,      # IN (H, W * C) row-major
     Py_ssize_t n,             # IN W * C
     const int64_t* rowmap,
     const int64_t* colmap,
@@ -841,7 +854,7 @@ cdef inline pixel _padded(
     Py_ssize_t p,             # padded column
     Py_ssize_t c,             # channel
     Py_ssize_t channels,
-    pixel cval,
+    sample cval,
 ) noexcept nogil:
     cdef int64_t r = rowmap[i], q = colmap[p]
     if r < 0 or q < 0:
@@ -1135,6 +1148,115 @@ def median_sliding(
                 _sorted_band(&image[0, 0], width, channels, &rowmap[0], &colmap[0], ksize, cval,
                              c, y0, y1, <pixel*>scratch, <pixel*>scratch + wp * ksize,
                              <pixel*>scratch + wp * ksize + ksize * ksize, &out[0, 0])
+        free(scratch)
+    if failed:
+        raise MemoryError()
+
+
+# --------------------------------------------------------------------------- floats, k >= 9: ranks
+cdef inline void _rank_add(
+    uint32_t* top, uint32_t* mid, uint32_t* fine, uint32_t v, int delta, int bits, Py_ssize_t mt,
+    Py_ssize_t* below,
+) noexcept nogil:
+    fine[v] += delta
+    mid[v >> bits] += delta
+    top[v >> (2 * bits)] += delta
+    if (v >> (2 * bits)) < mt:
+        below[0] += delta
+
+
+cdef inline Py_ssize_t _scan(
+    const uint32_t* hist, Py_ssize_t start, int bits, uint32_t total, Py_ssize_t* need,
+) noexcept nogil:
+    # The bin of hist[start:start + 2**bits] (``total`` values) holding the value of rank
+    # ``need``, which becomes the rank inside that bin; scans from the nearer end.
+    cdef Py_ssize_t b
+    cdef Py_ssize_t acc
+    if 2 * need[0] < total:
+        b = start
+        while hist[b] <= need[0]:
+            need[0] -= hist[b]
+            b += 1
+        return b
+    b = start + (<Py_ssize_t>1 << bits) - 1
+    acc = total - hist[b]                   # values below bin b
+    while acc > need[0]:
+        b -= 1
+        acc -= hist[b]
+    need[0] -= acc
+    return b
+
+
+cdef void _rank_band(
+    const uint32_t* ranks, Py_ssize_t width, const int64_t* rowmap, const int64_t* colmap,
+    Py_ssize_t ksize, uint32_t cval, int bits, int total, Py_ssize_t y0, Py_ssize_t y1,
+    # the histograms arrive empty and are left empty (each row empties them)
+    uint32_t* top,            # SCRATCH (2**(total - 2 * bits),) window histogram of rank >> 2 * bits
+    uint32_t* mid,            # SCRATCH (2**(total - bits),) window histogram of rank >> bits
+    uint32_t* fine,           # SCRATCH (2**total,) window histogram of the ranks
+    uint32_t* out,            # OUT (H, W) median rank
+) noexcept nogil:
+    # Huang's sliding histogram over three levels: the top bucket of the median and the count
+    # below it follow the window; the middle and fine scans stay inside one bucket each.
+    cdef Py_ssize_t half = ksize * ksize // 2, x, y, i, p, b, mt = 0, below = 0, need
+    for y in range(y0, y1):
+        for p in range(ksize):
+            for i in range(ksize):
+                _rank_add(top, mid, fine, _padded(ranks, width, rowmap, colmap, y + i, p, 0, 1, cval),
+                          1, bits, mt, &below)
+        for x in range(width):
+            if x > 0:
+                for i in range(ksize):
+                    _rank_add(top, mid, fine, _padded(ranks, width, rowmap, colmap, y + i, x - 1, 0, 1, cval),
+                              -1, bits, mt, &below)
+                    _rank_add(top, mid, fine, _padded(ranks, width, rowmap, colmap, y + i, x + ksize - 1, 0, 1, cval),
+                              1, bits, mt, &below)
+            while below + top[mt] <= half:
+                below += top[mt]
+                mt += 1
+            while below > half:
+                mt -= 1
+                below -= top[mt]
+            need = half - below                 # rank of the median inside top bucket mt
+            b = _scan(mid, mt << bits, bits, top[mt], &need)
+            out[y * width + x] = <uint32_t>_scan(fine, b << bits, bits, mid[b], &need)
+        for p in range(width - 1, width - 1 + ksize):   # empty the histogram for the next row
+            for i in range(ksize):
+                _rank_add(top, mid, fine, _padded(ranks, width, rowmap, colmap, y + i, p, 0, 1, cval),
+                          -1, bits, mt, &below)
+
+
+def median_ranks(
+    const uint32_t[:, ::1] ranks,   # IN (H, W) ranks < 2**total of one channel
+    const int64_t[::1] rowmap,      # IN (H + ksize - 1,) source row of each padded row, -1 = cval
+    const int64_t[::1] colmap,      # IN (W + ksize - 1,) source column of each padded column
+    Py_ssize_t ksize,               # IN odd, >= 3
+    uint32_t cval,                  # IN rank of the constant border
+    int bits,                       # IN bins per middle / fine bucket: 2**bits
+    int total,                      # IN histogram of 2**total ranks, total >= 2 * bits
+    Py_ssize_t bands,               # IN row bands (units of parallel work)
+    uint32_t[:, ::1] out,           # OUT (H, W) median rank of every window
+):
+    """Sliding-window median of integer ranks with a three-level Huang histogram."""
+    cdef Py_ssize_t height = out.shape[0], width = out.shape[1], band, y0, y1
+    cdef Py_ssize_t ntop = <Py_ssize_t>1 << (total - 2 * bits), nmid = <Py_ssize_t>1 << (total - bits)
+    cdef Py_ssize_t nbytes = (ntop + nmid + (<Py_ssize_t>1 << total)) * sizeof(uint32_t)
+    cdef char* scratch
+    cdef Py_ssize_t failed = 0
+    if height == 0 or width == 0:
+        return
+    with nogil, parallel():
+        scratch = <char*>calloc(nbytes, 1)   # zeroed once: every band leaves it empty
+        for band in prange(bands, schedule="dynamic"):
+            if scratch == NULL:
+                failed += 1
+                continue
+            y0 = _band_start(band, bands, height)
+            y1 = _band_start(band + 1, bands, height)
+            _rank_band(&ranks[0, 0], width, &rowmap[0], &colmap[0], ksize, cval, bits, total,
+                       y0, y1, <uint32_t*>scratch, <uint32_t*>scratch + ntop,
+                       <uint32_t*>scratch + ntop + nmid,
+                       &out[0, 0])
         free(scratch)
     if failed:
         raise MemoryError()

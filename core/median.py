@@ -3,8 +3,9 @@
 The median of every ``ksize x ksize`` window, channel by channel. The algorithm is chosen by
 window size and dtype (see :mod:`shouxie.core._median`): min/max networks for ``ksize`` 3, 5
 and 7, Perreault-Hebert constant-time histograms for uint8 at ``ksize >= 9``, Huang's two-level
-sliding histogram for 16-bit at ``ksize >= 9``, sorted sliding windows for floats at
-``ksize >= 9``. Results equal ``scipy.ndimage.median_filter(image, size=(k, k[, 1]), mode=...)``
+sliding histogram for 16-bit at ``ksize >= 9``, and for floats at ``ksize >= 9`` a three-level
+Huang histogram on the ranks of the values (sorted sliding windows beyond ``2**24`` pixels per
+channel). Results equal ``scipy.ndimage.median_filter(image, size=(k, k[, 1]), mode=...)``
 exactly and ``cv2.medianBlur`` wherever OpenCV accepts the input. (scipy's ``reflect`` mode reads
 outside the image once the radius reaches twice a side; there shouxie follows the definition.)
 """
@@ -27,6 +28,10 @@ BORDERS = {
 MAX_KSIZE = 65535
 #: The sorted-window algorithm does about ``ksize**2`` steps per pixel; refuse work beyond this.
 MAX_SORTED_STEPS = 2**36
+#: Float images rank their values; histograms of up to ``2**MAX_RANK_BITS`` ranks, with at
+#: most ``2**TOP_BITS`` top-level buckets (the median's top bucket is followed bucket by bucket).
+MAX_RANK_BITS = 24
+TOP_BITS = 10
 #: Row bands per channel: the units of parallel work of the sliding filters.
 BANDS = 8
 
@@ -52,6 +57,46 @@ def _cval(cval, dtype: np.dtype):
     if dtype == np.float32 and float(np.float32(value)) != value:
         raise ValueError(f"cval must be exactly representable in float32, got {cval!r}")
     return value
+
+
+def _rank_median(values: np.ndarray, k: int, rowmap: np.ndarray, colmap: np.ndarray, border: str,
+                 cval: float, bands: int) -> np.ndarray:
+    """Median filter of one float channel (H, W), exactly, through the ranks of its values.
+
+    Values map to unsigned keys in float order (``-0.0 < 0.0``, NaN already rejected), each
+    distinct key to its rank, the integer median filter runs on the ranks, and the median rank
+    maps back to its value, bit for bit.
+    """
+    vals = np.ascontiguousarray(values).ravel()
+    if border == "constant":
+        vals = np.append(vals, np.asarray(cval, vals.dtype))
+    raw = vals.view(f"u{vals.itemsize}")
+    sign = raw.dtype.type(1 << 8 * vals.itemsize - 1)
+    keys = np.where(raw & sign, ~raw, raw | sign)
+    if keys.dtype == np.uint32:   # sort (key, index) pairs as one uint64: faster than argsort
+        packed = keys.astype(np.uint64) << np.uint64(32) | np.arange(keys.size, dtype=np.uint64)
+        packed.sort()
+        order = (packed & np.uint64(0xFFFFFFFF)).astype(np.intp)
+        sorted_keys = (packed >> np.uint64(32)).astype(np.uint32)
+    else:
+        order = np.argsort(keys)
+        sorted_keys = keys[order]
+    rank_sorted = np.empty(keys.size, np.uint32)   # rank of each sorted key among distinct keys
+    rank_sorted[0] = 0
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=rank_sorted[1:])
+    np.cumsum(rank_sorted, out=rank_sorted)
+    ranks = np.empty(keys.size, np.uint32)
+    ranks[order] = rank_sorted
+    distinct = int(rank_sorted[-1]) + 1
+    sorted_values = np.empty(distinct, vals.dtype)
+    sorted_values[rank_sorted] = vals[order]   # equal keys are equal bit patterns
+    total = max(2, (distinct - 1).bit_length())
+    # 16-bin middle / fine buckets scan fastest; at most 2**TOP_BITS top buckets to follow
+    bits = max(min(4, total // 2), -(-(total - TOP_BITS) // 2))
+    out = np.empty(values.shape, np.uint32)
+    _median.median_ranks(ranks[:values.size].reshape(values.shape), rowmap, colmap, k,
+                         int(ranks[-1]), bits, total, bands, out)
+    return sorted_values[out]
 
 
 def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndarray:
@@ -116,6 +161,11 @@ def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndar
         if img.dtype.kind == "f":
             if np.isnan(img.min()):
                 raise ValueError(nan_error)
+            if height * width < 1 << MAX_RANK_BITS:
+                for c in range(channels):
+                    out[:, c::channels] = _rank_median(flat[:, c::channels], k, rowmap, colmap,
+                                                       border, cval, bands)
+                return out.reshape(img.shape)
             steps = img.size * k * k
             if steps > MAX_SORTED_STEPS:
                 raise ValueError(f"ksize={k} on a {img.dtype} image of shape {img.shape} needs about "

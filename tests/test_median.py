@@ -159,7 +159,31 @@ def test_pair_row_sorter_on_every_binary_row(k):
         np.testing.assert_array_equal(got[1], expected)
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("ksize", [3, 5, 7])
+@pytest.mark.parametrize("ksize", [9, 15, 31])
+@pytest.mark.parametrize("border", list(SCIPY_MODES))
+def test_float_large_ksize_ranks(dtype, ksize, border):
+    # the rank path: many ties, negative values, a cval absent from the image, 1 and 3 channels
+    rng = np.random.default_rng(ksize)
+    for shape in [(37, 41, 3), (20, 33), (3, 2)]:
+        image = rng.normal(0, 1, shape).astype(dtype)
+        image[rng.random(shape) < 0.3] = -0.25
+        image[rng.random(shape) < 0.1] = np.float32(1e30)
+        got = median_filter(image, ksize, border=border, cval=-7.5)
+        assert got.dtype == image.dtype and got.shape == image.shape
+        np.testing.assert_array_equal(got, plain_median(image, ksize, border, cval=-7.5))
+        if not scipy_reflect_is_broken(shape, ksize, border):
+            np.testing.assert_array_equal(got, scipy_median(image, ksize, border, cval=-7.5))
+
+
+def test_float_many_distinct_values():
+    # over 2**18 distinct values: wider middle / fine buckets under the capped top level
+    image = np.random.default_rng(3).normal(0, 1, (520, 521))
+    got = median_filter(image, 9, border="reflect101")
+    np.testing.assert_array_equal(got, scipy_median(image, 9, "reflect101"))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ksize", [3, 5, 7, 9, 15])
 def test_float_specials(dtype, ksize):
     image = np.random.default_rng(0).normal(0, 1, (12, 10)).astype(dtype)
     image[2, 3], image[5, 5], image[7, 1], image[0, 0] = np.inf, -np.inf, -0.0, -1e-30
@@ -168,7 +192,7 @@ def test_float_specials(dtype, ksize):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("ksize", [1, 3, 5, 7])
+@pytest.mark.parametrize("ksize", [1, 3, 5, 7, 9])
 @pytest.mark.parametrize("where", [(0, 0), (2, 3), (4, 6)])
 @pytest.mark.parametrize("nan", [np.nan, -np.nan, "payload"])
 def test_nan_is_rejected(dtype, ksize, where, nan):
@@ -258,8 +282,16 @@ def test_bad_images(image, error, message):
 
 
 def test_huge_window_on_float_refused_not_hung():
+    # beyond 2**24 pixels per channel floats fall back to sorted windows, which refuse this
     with pytest.raises(ValueError, match="use a smaller ksize"):
-        median_filter(np.zeros((300, 300), np.float32), 1001)
+        median_filter(np.zeros((4097, 4096), np.float32), 1001)
+
+
+def test_huge_window_float_is_exact():
+    image = np.random.default_rng(0).normal(0, 1, (6, 5, 2))
+    for border in SCIPY_MODES:
+        np.testing.assert_array_equal(median_filter(image, 301, border=border, cval=0.5),
+                                      plain_median(image, 301, border, cval=0.5))
 
 
 def test_huge_window_uint8_is_exact():
