@@ -1,4 +1,4 @@
-"""Optional libraries: the references ops compare with, imported only when an op runs."""
+"""Optional libraries (the references ops are compared with), imported only when an op runs."""
 from __future__ import annotations
 
 import importlib
