@@ -777,11 +777,30 @@ cdef int _network_pair3(
     return nan
 
 
+cdef extern from "_median_wide.h" nogil:
+    bint shx_has_network(Py_ssize_t k)
+    # one template, declared for each key type
+    int shx_median_pair(int k, const uint8_t** rows, const int64_t* colmap, Py_ssize_t width,
+                        Py_ssize_t channels, uint8_t cval, uint8_t* buf, uint8_t* out0, uint8_t* out1)
+    int shx_median_pair(int k, const uint16_t** rows, const int64_t* colmap, Py_ssize_t width,
+                        Py_ssize_t channels, uint16_t cval, uint16_t* buf, uint16_t* out0, uint16_t* out1)
+    int shx_median_pair(int k, const int16_t** rows, const int64_t* colmap, Py_ssize_t width,
+                        Py_ssize_t channels, int16_t cval, int16_t* buf, int16_t* out0, int16_t* out1)
+    int shx_median_pair(int k, const uint32_t** rows, const int64_t* colmap, Py_ssize_t width,
+                        Py_ssize_t channels, uint32_t cval, uint32_t* buf, uint32_t* out0, uint32_t* out1)
+    int shx_median_pair(int k, const uint64_t** rows, const int64_t* colmap, Py_ssize_t width,
+                        Py_ssize_t channels, uint64_t cval, uint64_t* buf, uint64_t* out0, uint64_t* out1)
+
+#: Window sides with a min/max network: 3, 5, 7 (hand-made, two rows at once) and the
+#: generated ones (core/_median_wide.h).
+NETWORK_SIDES = (3, 5, 7) + tuple(k for k in range(9, 256, 2) if shx_has_network(k))
+
+
 def median_network(
     const key[:, ::1] image,        # IN (H, W * C); float32 / float64 as uint32 / uint64 bits
     const int64_t[::1] rowmap,      # IN (H + ksize - 1,) source row of each padded row, -1 = cval
     const int64_t[::1] colmap,      # IN (W + ksize - 1,) source column of each padded column
-    Py_ssize_t ksize,               # IN 3, 5 or 7
+    Py_ssize_t ksize,               # IN one of NETWORK_SIDES
     Py_ssize_t channels,            # IN C
     key cval,                       # IN value of the constant border (bits, for floats)
     key[:, ::1] out,                # OUT (H, W * C)
@@ -795,13 +814,17 @@ def median_network(
     cdef key* out1
     cdef Py_ssize_t failed = 0   # a sum over threads (an assignment would be lastprivate)
     cdef int nan_rows = 0
+    if ksize not in NETWORK_SIDES:
+        raise ValueError(f"no median network for ksize={ksize}")
+    if ksize > 7 and 0 < n * sizeof(key) < 64:
+        raise ValueError("generated median networks need rows of at least 64 bytes")
     if height == 0 or n == 0:
         return False
     # Output rows in pairs (0, 1), (2, 3), ...: image rows y and y + 1 are among the rows the
     # pair's windows share, so the shared rows' column sorts see every value (and detect NaN);
-    # the rows above and below are not checked again. A pair reads one padded row more than
-    # the last one: an odd height's last pair writes its second row to scratch and reads the
-    # last padded row again.
+    # the rows above and below are not checked again. A pair reads one padded row more than the
+    # last one: an odd height's last pair writes its second row to scratch and reads the last
+    # padded row again.
     rows = <const key**>malloc((height + 2 * r + 1) * sizeof(key*))
     cvalrow = <key*>malloc(n * sizeof(key))
     if rows == NULL or cvalrow == NULL:
@@ -814,14 +837,17 @@ def median_network(
         rows[i] = &image[rowmap[i], 0] if rowmap[i] >= 0 else cvalrow
     rows[height + 2 * r] = rows[height + 2 * r - 1]
     with nogil, parallel():
-        buf = <key*>malloc((ksize + 2) * wp * sizeof(key))   # k + 1 rows + 1 scratch output
+        buf = <key*>malloc((ksize + 2) * (wp + 64) * sizeof(key))   # k + 1 rows + scratch output
         for t in prange((height + 1) // 2, schedule="static"):
             if buf == NULL:
                 failed += 1
                 continue
             y = 2 * t
-            out1 = &out[y + 1, 0] if y + 1 < height else buf + (ksize + 1) * wp
-            if ksize == 3:
+            out1 = &out[y + 1, 0] if y + 1 < height else buf + (ksize + 1) * (wp + 64)
+            if ksize > 7:
+                nan_rows += shx_median_pair(ksize, rows + y, &colmap[0], width, channels, cval,
+                                            buf, &out[y, 0], out1)
+            elif ksize == 3:
                 nan_rows += _network_pair3(rows + y, &colmap[0], width, channels, cval, buf,
                                            &out[y, 0], out1)
             else:

@@ -24,6 +24,8 @@ BORDERS = {
     "reflect": "symmetric",      # cba|abcd|dcb   scipy "reflect", cv2.BORDER_REFLECT
     "reflect101": "reflect",     # dcb|abcd|cba   scipy "mirror", cv2.BORDER_REFLECT_101
 }
+#: Above this side, uint8 windows use the constant-time histograms: faster than the networks.
+MAX_UINT8_NETWORK_KSIZE = 11
 #: Largest window side: column histograms count in uint16.
 MAX_KSIZE = 65535
 #: The sorted-window algorithm does about ``ksize**2`` steps per pixel; refuse work beyond this.
@@ -34,6 +36,14 @@ MAX_RANK_BITS = 24
 TOP_BITS = 10
 #: Row bands per channel: the units of parallel work of the sliding filters.
 BANDS = 8
+
+
+def _network(k: int, dtype: np.dtype, row: int) -> bool:
+    """Whether a min/max network filters ``ksize=k`` rows of ``row`` values of ``dtype``."""
+    if k <= 7:
+        return True
+    return (k in _median.NETWORK_SIDES and row * dtype.itemsize >= 64
+            and (dtype != np.uint8 or k <= MAX_UINT8_NETWORK_KSIZE))
 
 
 def _index_map(n: int, radius: int, border: str) -> np.ndarray:
@@ -149,7 +159,7 @@ def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndar
     rowmap, colmap = _index_map(height, radius, border), _index_map(width, radius, border)
     out = np.empty_like(flat)
     bands = min(height, BANDS)
-    if k <= 7:
+    if _network(k, img.dtype, width * channels):
         if img.dtype.kind == "f":   # the networks compare float bit patterns as integer keys
             bits = np.dtype(f"u{img.dtype.itemsize}")
             cval = int(np.asarray(cval, img.dtype).view(bits))

@@ -1,4 +1,6 @@
+import importlib.util
 import itertools
+import pathlib
 
 import numpy as np
 import pytest
@@ -6,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
-from shouxie.core import median_filter
+from shouxie.core import _median, median, median_filter
 
 ndimage = pytest.importorskip("scipy.ndimage")
 
@@ -321,3 +323,84 @@ def test_fuzz_against_scipy(spec, ksize, border):
     np.testing.assert_array_equal(got, plain_median(image, ksize, border, cval=1))
     if not scipy_reflect_is_broken(shape, ksize, border):
         np.testing.assert_array_equal(got, scipy_median(image, ksize, border, cval=1))
+
+
+# --------------------------------------------------------------------------- generated networks
+WIDE_SIDES = [k for k in _median.NETWORK_SIDES if k > 7]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ksize", WIDE_SIDES)
+def test_generated_networks_equal_scipy(dtype, ksize):
+    # rows of whole vectors and not, odd and even heights, heights below ksize, every border
+    rng = np.random.default_rng(ksize)
+    lanes = 64 // np.dtype(dtype).itemsize
+    shapes = [(ksize + 3, lanes + 5), (2 * ksize, 2 * lanes), (5, lanes // 3 + 9, 3)]
+    for shape, border in zip(shapes * 2, list(SCIPY_MODES) * 2):
+        image = random_image(rng, shape, dtype)
+        if rng.random() < 0.5:   # many ties
+            image = (image // 64 if np.dtype(dtype).kind != "f" else np.round(image / 64)).astype(dtype)
+        assert median._network(ksize, image.dtype, image[0].size) == (
+            dtype != np.uint8 or ksize <= median.MAX_UINT8_NETWORK_KSIZE)
+        got = median_filter(image, ksize, border=border, cval=3)
+        np.testing.assert_array_equal(got, plain_median(image, ksize, border, cval=3))
+        if not scipy_reflect_is_broken(shape, ksize, border):
+            np.testing.assert_array_equal(got, scipy_median(image, ksize, border, cval=3))
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32])
+@pytest.mark.parametrize("ksize", WIDE_SIDES)
+def test_generated_networks_on_binary_images(dtype, ksize):
+    # 0-1 principle, sampled: a network selects the median of every input iff it does for every
+    # 0/1 input; windows near half ones decide the median at every rank that can hold it
+    rng = np.random.default_rng(ksize)
+    for density in (0.3, 0.5, 0.7):
+        image = (rng.random((3 * ksize, 101)) < density).astype(dtype)
+        np.testing.assert_array_equal(median_filter(image, ksize),
+                                      plain_median(image, ksize, "replicate"))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ksize", [WIDE_SIDES[0], WIDE_SIDES[-1]])
+@pytest.mark.parametrize("where", [(0, 0), (10, 39), (5, 17), (0, 39)])
+def test_generated_networks_reject_nan(dtype, ksize, where):
+    image = np.zeros((11, 40), dtype)
+    image[where] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        median_filter(image, ksize)
+
+
+def _network_generator():
+    path = pathlib.Path(__file__).parents[1] / "tools" / "median_networks.py"
+    if not path.exists():
+        pytest.skip("tools/median_networks.py is not beside the tests")
+    spec = importlib.util.spec_from_file_location("median_networks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("n", range(2, 22))
+def test_generator_sort_network_sorts(n):
+    gen = _network_generator()
+    values = np.random.default_rng(n).integers(0, 5, (n, 2000))
+    for a, b in gen.sort_network(n):
+        values[a], values[b] = np.minimum(values[a], values[b]), np.maximum(values[a], values[b])
+    np.testing.assert_array_equal(values, np.sort(values, axis=0))
+
+
+@pytest.mark.parametrize("k", [3, 5, 9, 11])
+def test_generator_shared_network_keeps_the_candidate_ranks(k):
+    # evaluate the pruned operations on random column-sorted inputs (with ties)
+    gen = _network_generator()
+    ops, results = gen.shared_network(k)
+    rng = np.random.default_rng(k)
+    columns = np.sort(rng.integers(0, 3 * k, (k, k - 1, 500)), axis=1)
+    computed = []
+    for kind, x, y in ops:
+        a, b = (columns[o[1], o[2]] if o[0] == "in" else computed[o[1]] for o in (x, y))
+        computed.append(np.minimum(a, b) if kind == "min" else np.maximum(a, b))
+    got = np.array([columns[o[1], o[2]] if o[0] == "in" else computed[o[1]] for o in results])
+    m = k * k // 2
+    expected = np.sort(columns.reshape(k * (k - 1), -1), axis=0)[m - k:m + 1]
+    np.testing.assert_array_equal(got, expected)
