@@ -5,14 +5,16 @@ materialised: ``rowmap`` (length ``H + k - 1``) and ``colmap`` (length ``W + k -
 source row / column of every padded row / column, ``-1`` meaning the constant ``cval``. The
 algorithm depends on the window and the dtype:
 
-* ``median_network``: k = 3, 5 and 7, every dtype (floats as order-preserving integer keys of
-  their bits), two output rows at once. Their windows share k - 1 rows; those rows' columns are
-  sorted (each sorted column serves the k window pairs that contain it), a min/max network over
-  the sorted columns keeps the only k + 1 values that can be either median, and each window
-  merges in its own sorted k-th row. The inner loops run over a whole row so the compiler
-  vectorises them; loops that would need too many run-time alias checks write through small
-  local blocks instead.
-* ``median_sliding``: k >= 9.
+* ``median_network``: every dtype (floats as order-preserving integer keys of their bits), two
+  output rows at once. Their windows share k - 1 rows; those rows' columns are sorted (each
+  sorted column serves the k window pairs that contain it), a min/max network over the sorted
+  columns keeps the only k + 1 values that can be either median, and each window merges in its
+  own sorted k-th row. k = 3, 5 and 7 are hand-made here: the inner loops run over a whole row
+  so the compiler vectorises them; loops that would need too many run-time alias checks write
+  through small local blocks instead. Larger k (``NETWORK_SIDES``) are generated at build time
+  by ``tools/median_networks.py`` (pruned Batcher merges) and run on GCC vectors in
+  ``_median_wide.h``.
+* ``median_sliding``: larger windows.
 
   - uint8: Perreault & Hebert's constant-time filter. One 256-bin (16 coarse + 256 fine)
     histogram per padded column, slid down the rows, and a kernel histogram slid along the row
@@ -20,13 +22,15 @@ algorithm depends on the window and the dtype:
   - uint16 / int16: Huang's sliding histogram with two levels (256 coarse buckets of 256 bins):
     O(k) updates per pixel; the median's coarse bucket follows the window, so the fine scan
     stays inside one bucket (and starts from its nearer end).
-  - float32 / float64 with more than 2**24 pixels per channel: sorted windows. Every padded column is kept sorted as it slides down and
-    the window as it slides along the row: one merge pass removes the leaving column and inserts
-    the entering one, O(k^2) per pixel instead of a sort.
-* ``median_ranks``: floats at k >= 9 (below 2**24 pixels per channel), one channel at a time.
-  The wrapper replaces each value by the rank of its distinct value (order-preserving keys of
-  the bits, so the result maps back bit for bit); Huang's sliding histogram over three levels of
-  2**bits buckets finds the median rank with O(k) updates and two short scans per pixel.
+  - float32 / float64 with more than 2**24 pixels per channel: sorted windows. Every padded
+    column is kept sorted as it slides down and the window as it slides along the row: one
+    merge pass removes the leaving column and inserts the entering one, O(k^2) per pixel
+    instead of a sort.
+* ``median_ranks``: floats beyond the networks (below 2**24 pixels per channel), one channel at
+  a time. The wrapper replaces each value by the rank of its distinct value (order-preserving
+  keys of the bits, so the result maps back bit for bit); Huang's sliding histogram over three
+  levels of 2**bits buckets finds the median rank with O(k) updates and two short scans per
+  pixel.
 """
 from cython.parallel cimport parallel, prange
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t

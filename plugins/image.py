@@ -62,6 +62,23 @@ def synthetic_image(height: int = 256, width: int = 256, channels: int = 3, dtyp
     return np.rint(img * _full_scale(dtype)).astype(dtype)
 
 
+def noise_image(height: int = 256, width: int = 256, channels: int = 3, dtype: str = "uint8",
+                seed: int = 0) -> np.ndarray:
+    """Independent uniform noise over the dtype's whole range (floats: ``[0, 1)``).
+
+    The worst case for selection-based filters (scipy's median filter is several times slower
+    on it than on smooth images); network and histogram filters take the same time on any data.
+    ``channels`` as in :func:`synthetic_image`.
+    """
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(seed)
+    shape = (height, width, channels) if channels > 0 else (height, width)
+    if dtype.kind == "f":
+        return rng.random(shape).astype(dtype)
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, int(info.max) + 1, shape, dtype=dtype)
+
+
 def salt_pepper(image, amount: float = 0.05, salt_vs_pepper: float = 0.5, seed: int = 0) -> np.ndarray:
     """Impulse noise: a fraction ``amount`` of the pixels (all channels of a pixel together)
     become white (salt, the dtype's full scale) or black (pepper, 0 or the dtype's minimum)."""
@@ -177,6 +194,7 @@ def torch_interpolate(image, size=None, scale=None, mode: str = "half_pixel") ->
 @hookimpl
 def shouxie_register_ops(registry):
     registry.add("data.synthetic_image", synthetic_image)
+    registry.add("data.noise_image", noise_image)
     registry.add("data.salt_pepper", salt_pepper)
     registry.add("image.median_filter", median_filter)
     registry.add("image.resize_bilinear", resize_bilinear)

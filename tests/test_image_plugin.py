@@ -6,7 +6,7 @@ import pytest
 from shouxie.plugins import collect_ops
 from shouxie.plugins import image as image_plugin
 
-OPS = ["data.synthetic_image", "data.salt_pepper", "image.median_filter", "image.resize_bilinear",
+OPS = ["data.synthetic_image", "data.noise_image", "data.salt_pepper", "image.median_filter", "image.resize_bilinear",
        "image.psnr", "image.load", "image.save", "ref.cv2_median_blur", "ref.scipy_median_filter",
        "ref.cv2_resize", "ref.torch_interpolate"]
 
@@ -26,6 +26,19 @@ def test_synthetic_image_is_deterministic(dtype):
     assert not np.array_equal(a, image_plugin.synthetic_image(40, 60, 3, dtype, seed=2))
     assert image_plugin.synthetic_image(10, 12, 0, dtype).shape == (10, 12)
     assert a.min() >= 0 and a.max() <= (1 if dtype.startswith("float") else np.iinfo(dtype).max)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "int16", "float32", "float64"])
+def test_noise_image_spans_the_range(dtype):
+    a = image_plugin.noise_image(200, 300, 3, dtype, seed=1)
+    assert a.shape == (200, 300, 3) and a.dtype == dtype
+    np.testing.assert_array_equal(a, image_plugin.noise_image(200, 300, 3, dtype, seed=1))
+    assert image_plugin.noise_image(10, 12, 0, dtype).shape == (10, 12)
+    low, high = (0, 1) if dtype.startswith("float") else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+    span = (float(high) - float(low))
+    assert a.min() >= low and a.max() <= high
+    assert a.min() < low + 0.01 * span and a.max() > high - 0.01 * span   # the whole range
+    assert abs(float(a.mean()) - (float(low) + span / 2)) < 0.01 * span
 
 
 def test_salt_pepper_and_median_recovers_psnr():
