@@ -6,13 +6,24 @@ every output element ``j = ox * C + c`` of a row, the two source elements it ble
 their weights. Each thread resizes a band of output rows: a source row is interpolated
 horizontally once into a row cache (two rows: the pair an output row blends), then each output
 row is a vectorised blend of the two cached rows. uint8 uses OpenCV's fixed-point scheme
-(11-bit weights, horizontal sums in 22 bits, the vertical blend rounded as OpenCV's SIMD path
-does: high 16 bits of each product of a weight and a sum scaled by 1/16, then +2 >> 2); floats
-blend in their own precision.
+(11-bit weights, horizontal sums in 22 bits kept scaled by 1/16 in int16, the vertical blend
+rounded as OpenCV's SIMD path does: high 16 bits of each product of a weight and a scaled sum,
+then +2 >> 2); floats blend in their own precision. When every block of 64 outputs of a uint8
+row reads source values within 64 bytes (upscaling, mild downscaling) and the CPU has AVX-512
+VBMI, the horizontal pass fetches the taps with byte permutations (``_resize_blocks.h``).
 """
 from cython.parallel cimport parallel, prange
 from libc.stdint cimport int16_t, int32_t, uint8_t, uint16_t
 from libc.stdlib cimport free, malloc
+
+cdef extern from "_resize_blocks.h" nogil:
+    bint SHX_RESIZE_BLOCKS
+    void shx_hrow_blocks(const uint8_t* src, Py_ssize_t n, const int32_t* base,
+                         const uint8_t* taps, const int16_t* weights, Py_ssize_t blocks,
+                         int16_t* out)
+
+#: Whether uint8 rows can take the 64-byte block shuffles (AVX-512 VBMI at build time).
+BLOCKS = bool(SHX_RESIZE_BLOCKS)
 
 ctypedef fused sample:
     uint8_t
@@ -32,11 +43,11 @@ cdef inline Py_ssize_t _band_start(Py_ssize_t band, Py_ssize_t bands, Py_ssize_t
 cdef void _hrow(
     const sample* src, const int32_t* xofs0, const int32_t* xofs1, const coef* alpha0,
     const coef* alpha1, Py_ssize_t m, Py_ssize_t channels,
-    void* row,                # OUT (m,) int32 sums for uint8, the image's float type otherwise
+    void* row,                # OUT (m,) int16 sums >> 4 for uint8, the image's float type otherwise
 ) noexcept nogil:
     cdef Py_ssize_t j, i0, i1
     cdef coef a0, a1
-    cdef int32_t* isum = <int32_t*>row
+    cdef int16_t* isum = <int16_t*>row
     cdef sample* fsum = <sample*>row
     if channels == 3:   # RGB: one tap pair and one weight pair per pixel
         for j in range(0, m, 3):
@@ -45,9 +56,9 @@ cdef void _hrow(
             a0 = alpha0[j]
             a1 = alpha1[j]
             if sample is uint8_t and coef is int16_t:
-                isum[j] = src[i0] * a0 + src[i1] * a1
-                isum[j + 1] = src[i0 + 1] * a0 + src[i1 + 1] * a1
-                isum[j + 2] = src[i0 + 2] * a0 + src[i1 + 2] * a1
+                isum[j] = (src[i0] * a0 + src[i1] * a1) >> 4
+                isum[j + 1] = (src[i0 + 1] * a0 + src[i1 + 1] * a1) >> 4
+                isum[j + 2] = (src[i0 + 2] * a0 + src[i1 + 2] * a1) >> 4
             elif sample is not uint8_t:
                 fsum[j] = src[i0] * a0 + src[i1] * a1
                 fsum[j + 1] = src[i0 + 1] * a0 + src[i1 + 1] * a1
@@ -55,14 +66,28 @@ cdef void _hrow(
     else:
         for j in range(m):
             if sample is uint8_t and coef is int16_t:
-                isum[j] = src[xofs0[j]] * alpha0[j] + src[xofs1[j]] * alpha1[j]
+                isum[j] = (src[xofs0[j]] * alpha0[j] + src[xofs1[j]] * alpha1[j]) >> 4
             elif sample is not uint8_t:
                 fsum[j] = src[xofs0[j]] * alpha0[j] + src[xofs1[j]] * alpha1[j]
 
 
+cdef inline void _hsum(
+    const sample* src, Py_ssize_t n, const int32_t* xofs0, const int32_t* xofs1,
+    const coef* alpha0, const coef* alpha1, const int32_t* base, Py_ssize_t blocks,
+    const uint8_t* taps, const int16_t* weights, Py_ssize_t m, Py_ssize_t channels, void* row,
+) noexcept nogil:
+    # One source row interpolated horizontally: by 64-byte blocks when the wrapper gave them.
+    if sample is uint8_t and coef is int16_t:
+        if blocks > 0:
+            shx_hrow_blocks(src, n, base, taps, weights, blocks, <int16_t*>row)
+            return
+    _hrow(src, xofs0, xofs1, alpha0, alpha1, m, channels, row)
+
+
 cdef void _band(
     const sample* image, Py_ssize_t n, const int32_t* xofs0, const int32_t* xofs1,
-    const coef* alpha0, const coef* alpha1, const int32_t* yofs0, const int32_t* yofs1,
+    const coef* alpha0, const coef* alpha1, const int32_t* base, Py_ssize_t blocks,
+    const uint8_t* taps, const int16_t* weights, const int32_t* yofs0, const int32_t* yofs1,
     const coef* beta0, const coef* beta1, Py_ssize_t m, Py_ssize_t channels, Py_ssize_t oy0,
     Py_ssize_t oy1,
     char* rows0, char* rows1,           # SCRATCH two horizontally resized source rows
@@ -73,8 +98,8 @@ cdef void _band(
     cdef int32_t v
     cdef char* swap
     cdef sample* dst
-    cdef const int32_t* i0
-    cdef const int32_t* i1
+    cdef const int16_t* i0
+    cdef const int16_t* i1
     cdef const sample* f0
     cdef const sample* f1
     for oy in range(oy0, oy1):
@@ -83,21 +108,23 @@ cdef void _band(
                 swap = rows0; rows0 = rows1; rows1 = swap
                 tmp = held0; held0 = held1; held1 = tmp
             else:
-                _hrow(image + yofs0[oy] * n, xofs0, xofs1, alpha0, alpha1, m, channels, rows0)
+                _hsum(image + yofs0[oy] * n, n, xofs0, xofs1, alpha0, alpha1, base, blocks, taps,
+                      weights, m, channels, rows0)
                 held0 = yofs0[oy]
         if held1 != yofs1[oy]:
-            _hrow(image + yofs1[oy] * n, xofs0, xofs1, alpha0, alpha1, m, channels, rows1)
+            _hsum(image + yofs1[oy] * n, n, xofs0, xofs1, alpha0, alpha1, base, blocks, taps,
+                  weights, m, channels, rows1)
             held1 = yofs1[oy]
         b0 = beta0[oy]
         b1 = beta1[oy]
         dst = out + oy * m
         if sample is uint8_t and coef is int16_t:
-            i0 = <const int32_t*>rows0
-            i1 = <const int32_t*>rows1
+            i0 = <const int16_t*>rows0
+            i1 = <const int16_t*>rows1
             for j in range(m):
                 # OpenCV's vectorised rounding: 16-bit high products of the weights and the
                 # horizontal sums scaled down by 16, then the last two bits rounded.
-                v = (((b0 * (i0[j] >> 4)) >> 16) + ((b1 * (i1[j] >> 4)) >> 16) + 2) >> 2
+                v = (((b0 * i0[j]) >> 16) + ((b1 * i1[j]) >> 16) + 2) >> 2
                 dst[j] = <uint8_t>(0 if v < 0 else (255 if v > 255 else v))
         elif sample is not uint8_t:
             f0 = <const sample*>rows0
@@ -113,6 +140,11 @@ def resize_rows(
     const int32_t[::1] xofs1,       # IN (OW * C,) right tap
     const coef[::1] alpha0,         # IN (OW * C,) left weight: int16 summing to ~2**11 for uint8,
     const coef[::1] alpha1,         #    the image's float type summing to 1 otherwise
+    const int32_t[::1] base,        # IN (OW * C / 64 rounded up,) uint8 with BLOCKS: first source
+                                    #    element of each block of 64 outputs; empty otherwise
+    const uint8_t[::1] taps,        # IN (256 * len(base),) per output: tap0, zero, tap1, zero as
+                                    #    indices into the block's 64 bytes then 64 zeros
+    const int16_t[::1] weights,     # IN (128 * len(base),) per output: alpha0, alpha1
     const int32_t[::1] yofs0,       # IN (OH,) upper source row
     const int32_t[::1] yofs1,       # IN (OH,) lower source row
     const coef[::1] beta0,          # IN (OH,) upper weight, like alpha0
@@ -121,23 +153,29 @@ def resize_rows(
     sample[:, ::1] out,             # OUT (OH, OW * C)
 ):
     cdef Py_ssize_t oh = out.shape[0], m = out.shape[1], n = image.shape[1], band
-    cdef Py_ssize_t item = sizeof(int32_t) if sample is uint8_t else sizeof(sample)
+    cdef Py_ssize_t item = sizeof(int16_t) if sample is uint8_t else sizeof(sample)
+    cdef Py_ssize_t blocks = base.shape[0]
     cdef char* rows0
     cdef char* rows1
     cdef Py_ssize_t failed = 0   # a sum over threads (an assignment would be lastprivate)
     if not ((sample is uint8_t and coef is int16_t) or (sample is float and coef is float)
             or (sample is double and coef is double)):
         raise TypeError("weights must be int16 for a uint8 image and of the image's type otherwise")
+    if blocks and not (sample is uint8_t and SHX_RESIZE_BLOCKS and 64 * blocks >= m
+                       and taps.shape[0] == 256 * blocks and weights.shape[0] == 128 * blocks):
+        raise ValueError("blocks need a uint8 image, AVX-512 VBMI and whole blocks of taps")
     if oh == 0 or m == 0:
         return
     with nogil, parallel():
-        rows0 = <char*>malloc(m * item)
-        rows1 = <char*>malloc(m * item)
+        rows0 = <char*>malloc((m + 64) * item)
+        rows1 = <char*>malloc((m + 64) * item)
         for band in prange(bands, schedule="dynamic"):
             if rows0 == NULL or rows1 == NULL:
                 failed += 1
                 continue
-            _band(&image[0, 0], n, &xofs0[0], &xofs1[0], &alpha0[0], &alpha1[0], &yofs0[0],
+            _band(&image[0, 0], n, &xofs0[0], &xofs1[0], &alpha0[0], &alpha1[0],
+                  &base[0] if blocks else NULL, blocks, &taps[0] if blocks else NULL,
+                  &weights[0] if blocks else NULL, &yofs0[0],
                   &yofs1[0], &beta0[0], &beta1[0], m, channels, _band_start(band, bands, oh),
                   _band_start(band + 1, bands, oh), rows0, rows1, &out[0, 0])
         free(rows0)

@@ -72,6 +72,27 @@ def _taps(n_in: int, n_out: int, ratio: float, mode: str, coord_dtype):
     return np.clip(i0, 0, n_in - 1), np.clip(i0 + 1, 0, n_in - 1), frac
 
 
+def _blocks(xofs0: np.ndarray, xofs1: np.ndarray, alpha0: np.ndarray, alpha1: np.ndarray):
+    """The uint8 byte-permutation pass's tables (see ``_resize.resize_rows``): per block of 64
+    outputs the first source element it reads, per output its taps relative to that and its
+    weights. Empty when the CPU lacks the permutations or a block's taps span 64 bytes or more
+    (strong downscaling)."""
+    none = np.empty(0, np.int32), np.empty(0, np.uint8), np.empty(0, np.int16)
+    if not _resize.BLOCKS:
+        return none
+    pad = -xofs0.size % 64
+    first = np.pad(xofs0, (0, pad), mode="edge").reshape(-1, 64)
+    second = np.pad(xofs1, (0, pad), mode="edge").reshape(-1, 64)
+    base = first.min(axis=1)
+    rel0, rel1 = first - base[:, None], second - base[:, None]
+    if max(rel0.max(), rel1.max()) >= 64:
+        return none
+    zero = np.full(rel0.shape, 64)   # the first of the 64 zero bytes after the window
+    taps = np.stack([rel0, zero, rel1, zero], axis=-1).astype(np.uint8).ravel()
+    weights = np.stack([np.pad(alpha0, (0, pad)), np.pad(alpha1, (0, pad))], axis=-1)
+    return base.astype(np.int32), taps, weights.astype(np.int16).ravel()
+
+
 def resize_bilinear(image, size=None, *, scale=None, mode: str = "half_pixel") -> np.ndarray:
     """Resize an image by bilinear interpolation.
 
@@ -142,16 +163,18 @@ def resize_bilinear(image, size=None, *, scale=None, mode: str = "half_pixel") -
         ax1 = np.rint(fx * coef).astype(np.int16)
         ay0 = np.rint((one - fy) * coef).astype(np.int16)
         ay1 = np.rint(fy * coef).astype(np.int16)
+        ax0, ax1 = np.repeat(ax0, channels), np.repeat(ax1, channels)
         out = np.empty((out_h, out_w * channels), dtype=np.uint8)
-        _resize.resize_rows(flat, channels, xofs0, xofs1, np.repeat(ax0, channels),
-                            np.repeat(ax1, channels), y0, y1, ay0, ay1, bands, out)
+        _resize.resize_rows(flat, channels, xofs0, xofs1, ax0, ax1, *_blocks(xofs0, xofs1, ax0, ax1),
+                            y0, y1, ay0, ay1, bands, out)
         return out.reshape(out_shape)
     work = flat if img.dtype.kind == "f" else flat.astype(np.float32)
     fx, fy = fx.astype(work.dtype), fy.astype(work.dtype)
     one = work.dtype.type(1)
     out = np.empty((out_h, out_w * channels), dtype=work.dtype)
     _resize.resize_rows(work, channels, xofs0, xofs1, np.repeat(one - fx, channels),
-                        np.repeat(fx, channels), y0, y1, one - fy, fy, bands, out)
+                        np.repeat(fx, channels), np.empty(0, np.int32), np.empty(0, np.uint8),
+                        np.empty(0, np.int16), y0, y1, one - fy, fy, bands, out)
     if img.dtype.kind in "iu":
         info = np.iinfo(img.dtype)
         out = np.clip(np.rint(out), info.min, info.max).astype(img.dtype)

@@ -60,6 +60,35 @@ def test_uint8_sizes_bit_exact_with_cv2(size):
     np.testing.assert_array_equal(got, ref.reshape(got.shape))
 
 
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("size", [(31, 200), (17, 131), (40, 333), (25, 128), (12, 110)])
+@pytest.mark.parametrize("mode", ["half_pixel", "align_corners", "asymmetric"])
+def test_uint8_byte_permutation_pass_equals_plain_pass(monkeypatch, channels, size, mode):
+    # The 64-byte block pass (AVX-512 VBMI) against the per-element pass, on widths whose last
+    # block is partial and whose last window runs into the end of the image; bit-exact with cv2
+    # where cv2 has the mode.
+    from shouxie.core import _resize
+    if not _resize.BLOCKS:
+        pytest.skip("built without AVX-512 VBMI: no block pass")
+    image = np.random.default_rng(channels).integers(0, 256, (23, 97, channels), dtype=np.uint8)
+    blocks = []
+    resize_rows = _resize.resize_rows
+
+    def spy(*args):
+        blocks.append(len(args[6]))   # base: one entry per block of 64 outputs, or none
+        return resize_rows(*args)
+
+    monkeypatch.setattr(_resize, "resize_rows", spy)
+    got = resize_bilinear(image, size, mode=mode)
+    assert blocks == [-(-size[1] * channels // 64)]   # these sizes take the block pass
+    monkeypatch.setattr(_resize, "BLOCKS", False)
+    np.testing.assert_array_equal(got, resize_bilinear(image, size, mode=mode))
+    if mode == "half_pixel" and channels != 2:
+        cv2 = pytest.importorskip("cv2")
+        ref = cv2.resize(image, size[::-1], interpolation=cv2.INTER_LINEAR)
+        np.testing.assert_array_equal(got, ref.reshape(got.shape))
+
+
 def test_uint8_half_pixel_at_full_hd_against_cv2():
     cv2 = pytest.importorskip("cv2")
     image = np.random.default_rng(2).integers(0, 256, (270, 480, 3), dtype=np.uint8)
