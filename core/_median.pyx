@@ -729,6 +729,60 @@ cdef void _median9_pair(
         memcpy(out1 + b, blk1, m * sizeof(key))
 
 
+cdef void _median9_rows(
+    const key* a0,            # IN image row above the shared rows
+    const key* a1,            # IN the two shared image rows
+    const key* a2,
+    const key* a3,            # IN image row below the shared rows
+    Py_ssize_t lo,            # IN outputs lo .. hi - 1, whose windows lie inside the rows
+    Py_ssize_t hi,
+    Py_ssize_t step,          # IN C: from one column to the next
+    key* out0,                # OUT (W * C,) upper output row
+    key* out1,                # OUT (W * C,) lower output row
+) noexcept nogil:
+    # _median9_pair straight from the image rows, for keys that are the values themselves:
+    # each window sorts its three shared columns itself (two min/max more per column than
+    # sorting them once into a buffer, but no pass over buffers).
+    cdef key blk0[_BLOCK]
+    cdef key blk1[_BLOCK]
+    cdef Py_ssize_t b, i, j, m
+    cdef key v0, v1, v2, v3, v4, v5, t0, t1, t2
+    for b in range(lo, hi, _BLOCK):
+        m = min(_BLOCK, hi - b)
+        for i in range(m):
+            j = b + i
+            v0 = a1[j - step]
+            v1 = a2[j - step]
+            v2 = a1[j]
+            v3 = a2[j]
+            v4 = a1[j + step]
+            v5 = a2[j + step]
+            v0, v1 = _lo(v0, v1), _hi(v0, v1)
+            v2, v3 = _lo(v2, v3), _hi(v2, v3)
+            v4, v5 = _lo(v4, v5), _hi(v4, v5)
+            v0, v2 = _lo(v0, v2), _hi(v0, v2)
+            v1, v3 = _lo(v1, v3), _hi(v1, v3)
+            v1, v2 = _lo(v1, v2), _hi(v1, v2)
+            v4 = _hi(v0, v4)
+            v1, v5 = _lo(v1, v5), _hi(v1, v5)
+            v2, v4 = _lo(v2, v4), _hi(v2, v4)
+            v3 = _lo(v3, v5)
+            v1, v2 = _lo(v1, v2), _hi(v1, v2)
+            v3, v4 = _lo(v3, v4), _hi(v3, v4)
+            t0 = a0[j - step]; t1 = a0[j]; t2 = a0[j + step]
+            t0, t1 = _lo(t0, t1), _hi(t0, t1)
+            t1, t2 = _lo(t1, t2), _hi(t1, t2)
+            t0, t1 = _lo(t0, t1), _hi(t0, t1)
+            blk0[i] = _select3(v1, v2, v3, v4, t0, t1, t2)
+            t0 = a3[j - step]; t1 = a3[j]; t2 = a3[j + step]
+            t0, t1 = _lo(t0, t1), _hi(t0, t1)
+            t1, t2 = _lo(t1, t2), _hi(t1, t2)
+            t0, t1 = _lo(t0, t1), _hi(t0, t1)
+            blk1[i] = _select3(v1, v2, v3, v4, t0, t1, t2)
+        memcpy(out0 + b, blk0, m * sizeof(key))
+        memcpy(out1 + b, blk1, m * sizeof(key))
+
+
 cdef int _network_pair3(
     const key** rows,         # IN 4 padded rows: the windows of output rows y and y + 1
     const int64_t* colmap,    # IN (W + 2,) source column of each padded column
@@ -755,6 +809,26 @@ cdef int _network_pair3(
     cdef const key* a3 = rows[3]
     cdef key v0, v1
     cdef int nan = 0
+    cdef Py_ssize_t e
+    if key is uint8_t or key is uint16_t or key is int16_t:
+        # Keys are the values: the interior straight from the image rows, then the first and
+        # last pixel through padded three-column buffers.
+        if width > 2:
+            _median9_rows(a0, a1, a2, a3, channels, n - channels, channels, out0, out1)
+        for e in range(2):
+            e = e * (width - 1)
+            for p in range(e, e + 3):
+                for c in range(channels):
+                    j = (p - e) * channels + c
+                    top[j] = _border_value(rows, colmap, 0, p, c, channels, cval)
+                    bottom[j] = _border_value(rows, colmap, 3, p, c, channels, cval)
+                    v0 = _border_value(rows, colmap, 1, p, c, channels, cval)
+                    v1 = _border_value(rows, colmap, 2, p, c, channels, cval)
+                    s0[j] = _lo(v0, v1)
+                    s1[j] = _hi(v0, v1)
+            _median9_pair(s0, s1, top, bottom, channels, channels, out0 + e * channels,
+                          out1 + e * channels)
+        return 0
     for j in range(n):
         top[edge + j] = _to_key(a0[j])
     for j in range(n):
