@@ -21,6 +21,7 @@ cdef extern from "_resize_blocks.h" nogil:
     void shx_hrow_blocks(const uint8_t* src, Py_ssize_t n, const int32_t* base,
                          const uint8_t* taps, const int16_t* weights, Py_ssize_t blocks,
                          int16_t* out)
+    void shx_half_rgb(const uint8_t* r0, const uint8_t* r1, Py_ssize_t pixels, uint8_t* dst)
 
 #: Whether uint8 rows can take the 64-byte block shuffles (AVX-512 VBMI at build time).
 BLOCKS = bool(SHX_RESIZE_BLOCKS)
@@ -212,6 +213,8 @@ cdef void _half_row(
                     j = ox * channels + c
                     i = 2 * ox * channels + c
                     dst[j] = ((r0[i] + r0[i + channels]) + (r1[i] + r1[i + channels])) * <sample>0.25
+        elif channels == 3 and SHX_RESIZE_BLOCKS:
+            shx_half_rgb(r0, r1, full, dst)
         elif channels == 3:   # RGB: 2 x 2 sums along the whole row, then keep every other pixel
             for i in range(6 * full - 3):
                 sums[i] = <uint16_t>(r0[i] + r0[i + 3] + r1[i] + r1[i + 3] + 2)

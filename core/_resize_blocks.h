@@ -1,8 +1,12 @@
-// The horizontal pass of the uint8 bilinear resize, 64 output values at a time (see
-// _resize.pyx): when the source values a block of 64 outputs reads all lie within 64 bytes, one
-// load and a byte permutation per 16 outputs (vpermt2b, AVX-512 VBMI) place both taps of each
-// output beside each other as 16-bit pairs, and one multiply-add of pairs (vpmaddwd) gives
-// src[tap0] * a0 + src[tap1] * a1 exactly.
+// Byte-permutation kernels of the uint8 resize (AVX-512 VBMI; see _resize.pyx):
+//
+// * shx_hrow_blocks, the horizontal pass of the bilinear resize, 64 output values at a time:
+//   when the source values a block of 64 outputs reads all lie within 64 bytes, one load and a
+//   byte permutation per 16 outputs (vpermt2b) place both taps of each output beside each other
+//   as 16-bit pairs, and one multiply-add of pairs (vpmaddwd) gives src[tap0] * a0 +
+//   src[tap1] * a1 exactly;
+// * shx_half_rgb, the exact halving of RGB rows: 16 output pixels at a time, permutations pick
+//   the even and the odd pixels of both rows, summed in 16 bits.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -40,5 +44,44 @@ static inline void shx_hrow_blocks(const uint8_t* src, ptrdiff_t n, const int32_
     }
 #else
     (void)src; (void)n; (void)base; (void)taps; (void)weights; (void)blocks; (void)out;
+#endif
+}
+
+// RGB rows halved: dst[3 x + c] = (r0[6 x + c] + r0[6 x + 3 + c] + r1[6 x + c] + r1[6 x + 3 + c]
+// + 2) >> 2 for x < pixels (the mean of each 2 x 2 block, rounded half up). r0 and r1 hold
+// 6 * pixels bytes and are never read past them.
+static inline void shx_half_rgb(const uint8_t* r0, const uint8_t* r1, ptrdiff_t pixels, uint8_t* dst) {
+#if SHX_RESIZE_BLOCKS
+    alignas(64) uint8_t even[64], odd[64];
+    for (int b = 0; b < 64; ++b) {   // output byte b of 16 pixels: source 6 (b / 3) + b % 3
+        even[b] = b < 48 ? (uint8_t)(6 * (b / 3) + b % 3) : 0;
+        odd[b] = b < 48 ? (uint8_t)(6 * (b / 3) + b % 3 + 3) : 0;
+    }
+    const __m512i ie = _mm512_load_si512(even), io = _mm512_load_si512(odd);
+    for (ptrdiff_t x = 0; x < pixels; x += 16) {
+        const ptrdiff_t left = 6 * (pixels - x);   // source bytes from here on
+        const __mmask64 m0 = left >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1);
+        const __mmask64 m1 = left >= 96 ? ((__mmask64)1 << 32) - 1
+                             : left > 64 ? (((__mmask64)1 << (left - 64)) - 1) : 0;
+        const __m512i a0 = _mm512_maskz_loadu_epi8(m0, r0 + 6 * x);
+        const __m512i a1 = _mm512_maskz_loadu_epi8(m1, r0 + 6 * x + 64);
+        const __m512i b0 = _mm512_maskz_loadu_epi8(m0, r1 + 6 * x);
+        const __m512i b1 = _mm512_maskz_loadu_epi8(m1, r1 + 6 * x + 64);
+        const __m512i v[4] = {_mm512_permutex2var_epi8(a0, ie, a1), _mm512_permutex2var_epi8(a0, io, a1),
+                              _mm512_permutex2var_epi8(b0, ie, b1), _mm512_permutex2var_epi8(b0, io, b1)};
+        const ptrdiff_t bytes = 3 * (pixels - x < 16 ? pixels - x : 16);   // output bytes here
+        for (int h = 0; h < 2 && bytes > 32 * h; ++h) {   // output bytes 32 h .. 32 h + 31
+            __m512i sum = _mm512_set1_epi16(2);
+            for (int i = 0; i < 4; ++i) {
+                const __m256i part = h ? _mm512_extracti64x4_epi64(v[i], 1) : _mm512_castsi512_si256(v[i]);
+                sum = _mm512_add_epi16(sum, _mm512_cvtepu8_epi16(part));
+            }
+            const ptrdiff_t n = bytes - 32 * h;
+            const __mmask32 keep = n >= 32 ? ~(__mmask32)0 : (((__mmask32)1 << n) - 1);
+            _mm256_mask_storeu_epi8(dst + 3 * x + 32 * h, keep, _mm512_cvtepi16_epi8(_mm512_srli_epi16(sum, 2)));
+        }
+    }
+#else
+    (void)r0; (void)r1; (void)pixels; (void)dst;
 #endif
 }

@@ -274,3 +274,17 @@ def test_fuzz_float64_against_definition(h, w, out_h, out_w, mode, seed):
     image = np.random.default_rng(seed).normal(size=(h, w, 2))
     np.testing.assert_allclose(resize_bilinear(image, (out_h, out_w), mode=mode),
                                plain_bilinear(image, out_h, out_w, mode), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("width", [2, 3, 31, 32, 33, 34, 63, 95, 96, 97, 130])
+def test_uint8_rgb_halving_every_tail(width):
+    # the 16-pixel blocks of the RGB halving, with every kind of last block, against the
+    # definition (mean of each 2 x 2 block, half up) and cv2
+    image = np.random.default_rng(width).integers(0, 256, (5, width, 3), dtype=np.uint8)
+    got = resize_bilinear(image, scale=0.5)
+    blocks = image[:4, :width // 2 * 2].reshape(2, 2, width // 2, 2, 3).astype(int)
+    expected = (blocks.sum(axis=(1, 3)) + 2) >> 2
+    np.testing.assert_array_equal(got[:2, :width // 2], expected)
+    cv2 = pytest.importorskip("cv2")
+    ref = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_LINEAR)
+    np.testing.assert_array_equal(got, ref.reshape(got.shape))
