@@ -149,6 +149,8 @@ cdef inline key _border_value(
 
 # Columns per block of the k = 7 loops.
 DEF _BLOCK = 1024
+# Below this many window values in all, waking threads costs more than it saves.
+DEF PARALLEL_MIN = 1 << 20
 
 
 cdef int _sort_rows(
@@ -914,9 +916,11 @@ def median_network(
     for i in range(height + 2 * r):
         rows[i] = &image[rowmap[i], 0] if rowmap[i] >= 0 else cvalrow
     rows[height + 2 * r] = rows[height + 2 * r - 1]
-    with nogil, parallel():
+    # Small chunks of row pairs taken as threads come free: a thread slowed by another
+    # program's thread on its core does less of the work.
+    with nogil, parallel(use_threads_if=height * n * ksize * ksize > PARALLEL_MIN):
         buf = <key*>malloc((ksize + 2) * (wp + 64) * sizeof(key))   # k + 1 rows + scratch output
-        for t in prange((height + 1) // 2, schedule="static"):
+        for t in prange((height + 1) // 2, schedule="dynamic", chunksize=4):
             if buf == NULL:
                 failed += 1
                 continue

@@ -279,9 +279,9 @@ def resize_half(
     cdef Py_ssize_t failed = 0   # a sum over threads (an assignment would be lastprivate)
     if oh == 0 or m == 0:
         return
-    with nogil, parallel():
+    with nogil, parallel(use_threads_if=oh * m > 1 << 16):
         sums = <uint16_t*>malloc(2 * m * sizeof(uint16_t))
-        for oy in prange(oh, schedule="static"):
+        for oy in prange(oh, schedule="dynamic", chunksize=16):   # as threads come free
             if sums == NULL:
                 failed += 1
                 continue
