@@ -151,6 +151,8 @@ cdef inline key _border_value(
 DEF _BLOCK = 1024
 # Below this many window values in all, waking threads costs more than it saves.
 DEF PARALLEL_MIN = 1 << 20
+# Row pairs per unit of parallel work of the networks.
+DEF _CHUNK = 4
 
 
 cdef int _sort_rows(
@@ -732,19 +734,19 @@ cdef void _median9_pair(
 
 
 cdef void _median9_rows(
-    const key* a0,            # IN image row above the shared rows
-    const key* a1,            # IN the two shared image rows
+    const key* a0,            # IN keys of the row above the shared rows
+    const key* a1,            # IN keys of the two shared rows
     const key* a2,
-    const key* a3,            # IN image row below the shared rows
+    const key* a3,            # IN keys of the row below the shared rows
     Py_ssize_t lo,            # IN outputs lo .. hi - 1, whose windows lie inside the rows
     Py_ssize_t hi,
     Py_ssize_t step,          # IN C: from one column to the next
     key* out0,                # OUT (W * C,) upper output row
     key* out1,                # OUT (W * C,) lower output row
 ) noexcept nogil:
-    # _median9_pair straight from the image rows, for keys that are the values themselves:
-    # each window sorts its three shared columns itself (two min/max more per column than
-    # sorting them once into a buffer, but no pass over buffers).
+    # _median9_pair straight from rows of keys (the image's own rows for integers): each
+    # window sorts its three shared columns itself (two min/max more per column than sorting
+    # them once into a buffer, but no pass over buffers).
     cdef key blk0[_BLOCK]
     cdef key blk1[_BLOCK]
     cdef Py_ssize_t b, i, j, m
@@ -775,12 +777,12 @@ cdef void _median9_rows(
             t0, t1 = _lo(t0, t1), _hi(t0, t1)
             t1, t2 = _lo(t1, t2), _hi(t1, t2)
             t0, t1 = _lo(t0, t1), _hi(t0, t1)
-            blk0[i] = _select3(v1, v2, v3, v4, t0, t1, t2)
+            blk0[i] = _from_key(_select3(v1, v2, v3, v4, t0, t1, t2))
             t0 = a3[j - step]; t1 = a3[j]; t2 = a3[j + step]
             t0, t1 = _lo(t0, t1), _hi(t0, t1)
             t1, t2 = _lo(t1, t2), _hi(t1, t2)
             t0, t1 = _lo(t0, t1), _hi(t0, t1)
-            blk1[i] = _select3(v1, v2, v3, v4, t0, t1, t2)
+            blk1[i] = _from_key(_select3(v1, v2, v3, v4, t0, t1, t2))
         memcpy(out0 + b, blk0, m * sizeof(key))
         memcpy(out1 + b, blk1, m * sizeof(key))
 
@@ -791,69 +793,54 @@ cdef int _network_pair3(
     Py_ssize_t width,         # IN W
     Py_ssize_t channels,      # IN C
     key cval,                 # IN
-    key* buf,                 # SCRATCH 4 rows of (W + 2) * C
+    Py_ssize_t y,             # IN the pair's first output row (even)
+    bint fresh,               # IN this thread did not just do the pair above (y - 2)
+    key* buf,                 # SCRATCH 4 rows of W * C, then 4 of 3 * C
     key* out0,                # OUT (W * C,) output row y
     key* out1,                # OUT (W * C,) output row y + 1
 ) noexcept nogil:
     # k = 3, two output rows at once, as _median49_pair: the windows share 2 rows; of their 6
     # values only ranks 1..4 can be either median; a network over the 3 sorted shared columns
     # (Batcher, pruned, reduced on column-sorted input, 0-1 checked) gives those 4 in order,
-    # and each window merges in its own sorted row. Returns nonzero on a float NaN.
-    cdef Py_ssize_t n = width * channels, wp = (width + 2) * channels, edge = channels
-    cdef Py_ssize_t j, p, c
-    cdef key* s0 = buf
-    cdef key* s1 = buf + wp
-    cdef key* top = buf + 2 * wp
-    cdef key* bottom = buf + 3 * wp
-    cdef const key* a0 = rows[0]
-    cdef const key* a1 = rows[1]
-    cdef const key* a2 = rows[2]
-    cdef const key* a3 = rows[3]
+    # and each window merges in its own sorted row. The interior comes straight from the rows
+    # (_median9_rows): the image's for integers, for floats rows of keys in a ring of four that
+    # carries the two rows a pair shares with the next one; the first and last pixel go through
+    # padded three-column buffers. Returns nonzero on a float NaN.
+    cdef Py_ssize_t n = width * channels, j, p, c, e, i
+    cdef key* s0 = buf + 4 * n
+    cdef key* s1 = s0 + 3 * channels
+    cdef key* top = s1 + 3 * channels
+    cdef key* bottom = top + 3 * channels
+    cdef const key* a[4]
+    cdef key* ring
     cdef key v0, v1
     cdef int nan = 0
-    cdef Py_ssize_t e
-    if key is uint8_t or key is uint16_t or key is int16_t:
-        # Keys are the values: the interior straight from the image rows, then the first and
-        # last pixel through padded three-column buffers.
-        if width > 2:
-            _median9_rows(a0, a1, a2, a3, channels, n - channels, channels, out0, out1)
-        for e in range(2):
-            e = e * (width - 1)
-            for p in range(e, e + 3):
-                for c in range(channels):
-                    j = (p - e) * channels + c
-                    top[j] = _border_value(rows, colmap, 0, p, c, channels, cval)
-                    bottom[j] = _border_value(rows, colmap, 3, p, c, channels, cval)
-                    v0 = _border_value(rows, colmap, 1, p, c, channels, cval)
-                    v1 = _border_value(rows, colmap, 2, p, c, channels, cval)
-                    s0[j] = _lo(v0, v1)
-                    s1[j] = _hi(v0, v1)
-            _median9_pair(s0, s1, top, bottom, channels, channels, out0 + e * channels,
-                          out1 + e * channels)
-        return 0
-    for j in range(n):
-        top[edge + j] = _to_key(a0[j])
-    for j in range(n):
-        bottom[edge + j] = _to_key(a3[j])
-    for j in range(n):
-        v0 = _to_key(a1[j])
-        v1 = _to_key(a2[j])
-        v0, v1 = _lo(v0, v1), _hi(v0, v1)
-        nan |= _nan_keys(v0, v1)
-        s0[edge + j] = v0
-        s1[edge + j] = v1
-    for p in range(2):
-        if p >= 1:
-            p += width
-        for c in range(channels):
-            j = p * channels + c
-            top[j] = _border_value(rows, colmap, 0, p, c, channels, cval)
-            bottom[j] = _border_value(rows, colmap, 3, p, c, channels, cval)
-            v0 = _border_value(rows, colmap, 1, p, c, channels, cval)
-            v1 = _border_value(rows, colmap, 2, p, c, channels, cval)
-            s0[j] = _lo(v0, v1)
-            s1[j] = _hi(v0, v1)
-    _median9_pair(s0, s1, top, bottom, n, channels, out0, out1)
+    for i in range(4):
+        if key is uint8_t or key is uint16_t or key is int16_t:
+            a[i] = rows[i]
+        else:   # each row becomes keys once per run of pairs, every value checked for NaN
+            ring = buf + ((y + i) % 4) * n
+            if fresh or i >= 2:
+                for j in range(n):
+                    v0 = _to_key(rows[i][j])
+                    nan |= _nan_keys(v0, v0)
+                    ring[j] = v0
+            a[i] = ring
+    if width > 2:
+        _median9_rows(a[0], a[1], a[2], a[3], channels, n - channels, channels, out0, out1)
+    for e in range(2):
+        e = e * (width - 1)
+        for p in range(e, e + 3):
+            for c in range(channels):
+                j = (p - e) * channels + c
+                top[j] = _border_value(rows, colmap, 0, p, c, channels, cval)
+                bottom[j] = _border_value(rows, colmap, 3, p, c, channels, cval)
+                v0 = _border_value(rows, colmap, 1, p, c, channels, cval)
+                v1 = _border_value(rows, colmap, 2, p, c, channels, cval)
+                s0[j] = _lo(v0, v1)
+                s1[j] = _hi(v0, v1)
+        _median9_pair(s0, s1, top, bottom, channels, channels, out0 + e * channels,
+                      out1 + e * channels)
     return nan
 
 
@@ -887,7 +874,8 @@ def median_network(
 ):
     """Returns True when a float image held NaN (``out`` is then meaningless)."""
     cdef Py_ssize_t height = out.shape[0], n = out.shape[1], width = n // channels
-    cdef Py_ssize_t r = ksize // 2, wp = (width + 2 * r) * channels, t, y, i
+    cdef Py_ssize_t r = ksize // 2, wp = (width + 2 * r) * channels, t, y, i, chunk
+    cdef Py_ssize_t pairs = (height + 1) // 2
     cdef const key** rows
     cdef key* cvalrow
     cdef key* buf
@@ -916,25 +904,28 @@ def median_network(
     for i in range(height + 2 * r):
         rows[i] = &image[rowmap[i], 0] if rowmap[i] >= 0 else cvalrow
     rows[height + 2 * r] = rows[height + 2 * r - 1]
-    # Small chunks of row pairs taken as threads come free: a thread slowed by another
-    # program's thread on its core does less of the work.
+    # Chunks of row pairs taken as threads come free (a thread slowed by another program's
+    # thread on its core does less of the work); within a chunk, pairs run top to bottom.
     with nogil, parallel(use_threads_if=height * n * ksize * ksize > PARALLEL_MIN):
-        buf = <key*>malloc((ksize + 2) * (wp + 64) * sizeof(key))   # k + 1 rows + scratch output
-        for t in prange((height + 1) // 2, schedule="dynamic", chunksize=4):
+        # k + 1 rows (k = 3: four rows and four small ones), then a scratch output row
+        buf = <key*>malloc(((ksize + 2) * (wp + 64) + 12 * channels) * sizeof(key))
+        for chunk in prange((pairs + _CHUNK - 1) // _CHUNK, schedule="dynamic"):
             if buf == NULL:
                 failed += 1
                 continue
-            y = 2 * t
-            out1 = &out[y + 1, 0] if y + 1 < height else buf + (ksize + 1) * (wp + 64)
-            if ksize > 7:
-                nan_rows += shx_median_pair(ksize, rows + y, &colmap[0], width, channels, cval,
-                                            buf, &out[y, 0], out1)
-            elif ksize == 3:
-                nan_rows += _network_pair3(rows + y, &colmap[0], width, channels, cval, buf,
-                                           &out[y, 0], out1)
-            else:
-                nan_rows += _network_pair(rows + y, &colmap[0], width, channels, ksize, cval,
-                                          buf, &out[y, 0], out1)
+            for t in range(chunk * _CHUNK, min(chunk * _CHUNK + _CHUNK, pairs)):
+                y = 2 * t
+                out1 = (&out[y + 1, 0] if y + 1 < height
+                        else buf + (ksize + 1) * (wp + 64) + 12 * channels)
+                if ksize > 7:
+                    nan_rows += shx_median_pair(ksize, rows + y, &colmap[0], width, channels,
+                                                cval, buf, &out[y, 0], out1)
+                elif ksize == 3:
+                    nan_rows += _network_pair3(rows + y, &colmap[0], width, channels, cval, y,
+                                               t == chunk * _CHUNK, buf, &out[y, 0], out1)
+                else:
+                    nan_rows += _network_pair(rows + y, &colmap[0], width, channels, ksize,
+                                              cval, buf, &out[y, 0], out1)
         free(buf)
     free(rows)
     free(cvalrow)
