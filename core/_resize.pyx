@@ -22,6 +22,7 @@ cdef extern from "_resize_blocks.h" nogil:
                          const uint8_t* taps, const int16_t* weights, Py_ssize_t blocks,
                          int16_t* out)
     void shx_half_rgb(const uint8_t* r0, const uint8_t* r1, Py_ssize_t pixels, uint8_t* dst)
+    Py_ssize_t shx_half_rgb_f32(const float* r0, const float* r1, Py_ssize_t pixels, float* dst)
 
 #: Whether uint8 rows can take the 64-byte block shuffles (AVX-512 VBMI at build time).
 BLOCKS = bool(SHX_RESIZE_BLOCKS)
@@ -203,12 +204,14 @@ cdef void _half_row(
     uint16_t* sums,           # SCRATCH (2 * ow * C,) for RGB uint8
     sample* dst,              # OUT (ow * C,)
 ) noexcept nogil:
-    cdef Py_ssize_t ox, c, j, i
+    cdef Py_ssize_t ox, c, j, i, done = 0
     cdef double total
     cdef int count, t
     if r1 != NULL:
         if sample is not uint8_t:
-            for ox in range(full):
+            if sample is float and channels == 3:
+                done = shx_half_rgb_f32(r0, r1, full, dst)
+            for ox in range(done, full):
                 for c in range(channels):
                     j = ox * channels + c
                     i = 2 * ox * channels + c

@@ -6,7 +6,7 @@
 //   as 16-bit pairs, and one multiply-add of pairs (vpmaddwd) gives src[tap0] * a0 +
 //   src[tap1] * a1 exactly;
 // * shx_half_rgb, the exact halving of RGB rows: 16 output pixels at a time, permutations pick
-//   the even and the odd pixels of both rows, summed in 16 bits.
+//   the even and the odd pixels of both rows, summed in 16 bits (shx_half_rgb_f32: float32).
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -83,5 +83,43 @@ static inline void shx_half_rgb(const uint8_t* r0, const uint8_t* r1, ptrdiff_t 
     }
 #else
     (void)r0; (void)r1; (void)pixels; (void)dst;
+#endif
+}
+
+// The same for float32 RGB rows, without rounding: dst[3 x + c] = (r0[6 x + c] + r0[6 x + 3 + c]
+// + (r1[6 x + c] + r1[6 x + 3 + c])) * 0.25, summed as the plain loop does. Does 16 pixels at a time while another pixel follows (its loads reach one value
+// past the block) and returns how many pixels it did; the caller does the rest.
+static inline ptrdiff_t shx_half_rgb_f32(const float* r0, const float* r1, ptrdiff_t pixels, float* dst) {
+#if SHX_RESIZE_BLOCKS
+    alignas(64) int32_t index[3][16];
+    ptrdiff_t base[3];
+    for (int m = 0; m < 3; ++m) {   // output floats 16 m .. 16 m + 15 of 16 pixels
+        base[m] = 6 * (16 * m / 3) + 16 * m % 3;
+        for (int i = 0; i < 16; ++i) {
+            const int b = 16 * m + i;
+            index[m][i] = (int32_t)(6 * (b / 3) + b % 3 - base[m]);   // <= 30: two vectors
+        }
+    }
+    const __m512 quarter = _mm512_set1_ps(0.25f);
+    ptrdiff_t x = 0;
+    for (; x + 16 < pixels; x += 16) {
+        const float* a = r0 + 6 * x;
+        const float* b = r1 + 6 * x;
+        for (int m = 0; m < 3; ++m) {
+            const ptrdiff_t o = base[m];
+            const __m512i idx = _mm512_load_si512(index[m]);
+            // left taps, then right taps (3 floats on), each from 32 consecutive floats
+            const __m512 l0 = _mm512_permutex2var_ps(_mm512_loadu_ps(a + o), idx, _mm512_loadu_ps(a + o + 16));
+            const __m512 r0v = _mm512_permutex2var_ps(_mm512_loadu_ps(a + o + 3), idx, _mm512_loadu_ps(a + o + 19));
+            const __m512 l1 = _mm512_permutex2var_ps(_mm512_loadu_ps(b + o), idx, _mm512_loadu_ps(b + o + 16));
+            const __m512 r1v = _mm512_permutex2var_ps(_mm512_loadu_ps(b + o + 3), idx, _mm512_loadu_ps(b + o + 19));
+            const __m512 sum = _mm512_add_ps(_mm512_add_ps(l0, r0v), _mm512_add_ps(l1, r1v));
+            _mm512_storeu_ps(dst + 3 * x + 16 * m, _mm512_mul_ps(sum, quarter));
+        }
+    }
+    return x;
+#else
+    (void)r0; (void)r1; (void)pixels; (void)dst;
+    return 0;
 #endif
 }

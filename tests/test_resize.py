@@ -288,3 +288,14 @@ def test_uint8_rgb_halving_every_tail(width):
     cv2 = pytest.importorskip("cv2")
     ref = cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_LINEAR)
     np.testing.assert_array_equal(got, ref.reshape(got.shape))
+
+
+@pytest.mark.parametrize("width", [2, 3, 31, 32, 33, 34, 63, 65, 66, 67, 130])
+def test_float32_rgb_halving_every_tail(width):
+    # the 16-pixel blocks of the float32 RGB halving against the definition, summed in its order
+    image = np.random.default_rng(width).normal(0, 100, (5, width, 3)).astype(np.float32)
+    got = resize_bilinear(image, scale=0.5)
+    half = width // 2
+    r0, r1 = image[0:4:2, :2 * half], image[1:4:2, :2 * half]
+    expected = ((r0[:, 0::2] + r0[:, 1::2]) + (r1[:, 0::2] + r1[:, 1::2])) * np.float32(0.25)
+    np.testing.assert_array_equal(got[:2, :half], expected)
