@@ -480,8 +480,8 @@ def test_sigint_leaves_valid_jsonl_and_resume_completes(env):
         min_time: 0
         sweep: {k: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]}
         steps:
-          - {name: s, op: t.sleep, params: {seconds: 0.1, k: "${k}"}}
-    """)
+          - {name: s, op: t.sleep, params: {seconds: 0.25, k: "${k}"}}
+    """)   # 5 s in all: slack for a loaded machine to see 3 records and interrupt before the end
     proc = subprocess.Popen([sys.executable, str(ROOT / "runner.py"), "run", cfg, "--out", "out"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
