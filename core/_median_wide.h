@@ -3,7 +3,7 @@
 // for k <= 7, two output rows at once: their windows share k - 1 rows, whose padded columns are
 // sorted; a pruned merge network over k such columns keeps the k + 1 ranks that can be either
 // median, and each window merges in its own sorted k-th row. Everything runs on GCC vectors of
-// 64 bytes across the row (the compiler lowers them to the target's SIMD).
+// the target's SIMD width across the row.
 //
 // Values are compared as keys: uint8 / uint16 / int16 as themselves; float32 / float64 arrive
 // as their uint32 / uint64 bit patterns and are mapped to keys whose unsigned order is the
@@ -12,6 +12,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+// The vector width of the target's SIMD: wider vectors than the registers only multiply the
+// code the compiler must schedule.
+#if defined(__AVX512F__)
+#define SHX_VECTOR_BYTES 64
+#elif defined(__AVX2__)
+#define SHX_VECTOR_BYTES 32
+#else
+#define SHX_VECTOR_BYTES 16
+#endif
 
 template <typename V> static inline V shx_lo(V a, V b) { return a < b ? a : b; }
 template <typename V> static inline V shx_hi(V a, V b) { return a < b ? b : a; }
@@ -66,15 +76,15 @@ template <int K, typename V> static inline V shx_select(const V* c, const V* t) 
 }
 
 // Output rows y and y + 1 of the K x K median. rows: the K + 1 padded rows y .. y + K (image
-// rows, or a row of cval), W * C values each, W * C >= 64 / sizeof(T); colmap: the source
+// rows, or a row of cval), W * C values each, W * C >= SHX_VECTOR_BYTES / sizeof(T); colmap: the source
 // column of each of the W + K - 1 padded columns (-1: cval); buf: scratch of
 // (K + 1) * ((W + K - 1) * C + 64). Returns nonzero when a float NaN was among the shared rows.
 template <int K, typename T>
 static int shx_median_pair_k(const T* const* rows, const int64_t* colmap, ptrdiff_t width,
                              ptrdiff_t channels, T cval, T* buf, T* out0, T* out1) {
-    typedef T V __attribute__((vector_size(64)));
+    typedef T V __attribute__((vector_size(SHX_VECTOR_BYTES)));
     typedef shx_network<K> net;
-    const ptrdiff_t lanes = 64 / sizeof(T), r = K / 2, n = width * channels;
+    const ptrdiff_t lanes = SHX_VECTOR_BYTES / sizeof(T), r = K / 2, n = width * channels;
     const ptrdiff_t wp = (width + 2 * r) * channels, stride = (wp + lanes - 1) / lanes * lanes;
     T* cols = buf;   // K - 1 padded shared rows of stride values; the columns sorted in place
     T* top = buf + (K - 1) * stride;
