@@ -685,54 +685,6 @@ cdef inline key _select3(key c0, key c1, key c2, key c3, key t0, key t1, key t2)
     return _hi(_hi(c0, _lo(c1, t2)), _hi(_lo(c2, t1), _lo(c3, t0)))
 
 
-cdef void _median9_pair(
-    const key* s0,            # IN rank 0 of the sorted padded columns of the 2 shared rows
-    const key* s1,            # IN rank 1
-    const key* top,           # IN padded first row of the upper windows (keys)
-    const key* bottom,        # IN padded last row of the lower windows (keys)
-    Py_ssize_t n,             # IN W * C
-    Py_ssize_t step,          # IN C: from one column to the next
-    key* out0,                # OUT (W * C,) upper output row
-    key* out1,                # OUT (W * C,) lower output row
-) noexcept nogil:
-    # The inner loop of _network_pair3; outputs go through local blocks (see _median49_pair).
-    cdef key blk0[_BLOCK]
-    cdef key blk1[_BLOCK]
-    cdef Py_ssize_t b, i, j, m
-    cdef key v0, v1, v2, v3, v4, v5, t0, t1, t2
-    for b in range(0, n, _BLOCK):
-        m = min(_BLOCK, n - b)
-        for i in range(m):
-            j = b + i
-            v0 = s0[j + 0 * step]
-            v2 = s0[j + 1 * step]
-            v4 = s0[j + 2 * step]
-            v1 = s1[j + 0 * step]
-            v3 = s1[j + 1 * step]
-            v5 = s1[j + 2 * step]
-            v0, v2 = _lo(v0, v2), _hi(v0, v2)
-            v1, v3 = _lo(v1, v3), _hi(v1, v3)
-            v1, v2 = _lo(v1, v2), _hi(v1, v2)
-            v4 = _hi(v0, v4)
-            v1, v5 = _lo(v1, v5), _hi(v1, v5)
-            v2, v4 = _lo(v2, v4), _hi(v2, v4)
-            v3 = _lo(v3, v5)
-            v1, v2 = _lo(v1, v2), _hi(v1, v2)
-            v3, v4 = _lo(v3, v4), _hi(v3, v4)
-            t0 = top[j]; t1 = top[j + step]; t2 = top[j + 2 * step]
-            t0, t1 = _lo(t0, t1), _hi(t0, t1)
-            t1, t2 = _lo(t1, t2), _hi(t1, t2)
-            t0, t1 = _lo(t0, t1), _hi(t0, t1)
-            blk0[i] = _from_key(_select3(v1, v2, v3, v4, t0, t1, t2))
-            t0 = bottom[j]; t1 = bottom[j + step]; t2 = bottom[j + 2 * step]
-            t0, t1 = _lo(t0, t1), _hi(t0, t1)
-            t1, t2 = _lo(t1, t2), _hi(t1, t2)
-            t0, t1 = _lo(t0, t1), _hi(t0, t1)
-            blk1[i] = _from_key(_select3(v1, v2, v3, v4, t0, t1, t2))
-        memcpy(out0 + b, blk0, m * sizeof(key))
-        memcpy(out1 + b, blk1, m * sizeof(key))
-
-
 cdef void _median9_rows(
     const key* a0,            # IN keys of the row above the shared rows
     const key* a1,            # IN keys of the two shared rows
@@ -744,9 +696,10 @@ cdef void _median9_rows(
     key* out0,                # OUT (W * C,) upper output row
     key* out1,                # OUT (W * C,) lower output row
 ) noexcept nogil:
-    # _median9_pair straight from rows of keys (the image's own rows for integers): each
-    # window sorts its three shared columns itself (two min/max more per column than sorting
-    # them once into a buffer, but no pass over buffers).
+    # The inner loop of _network_pair3, straight from rows of keys (the image's own rows for
+    # integers); outputs go through local blocks (see _median49_pair). Each window sorts its
+    # three shared columns itself: two min/max more per column than sorting them once into a
+    # buffer, but no pass over buffers.
     cdef key blk0[_BLOCK]
     cdef key blk1[_BLOCK]
     cdef Py_ssize_t b, i, j, m
@@ -795,7 +748,7 @@ cdef int _network_pair3(
     key cval,                 # IN
     Py_ssize_t y,             # IN the pair's first output row (even)
     bint fresh,               # IN this thread did not just do the pair above (y - 2)
-    key* buf,                 # SCRATCH 4 rows of W * C, then 4 of 3 * C
+    key* buf,                 # SCRATCH 4 rows of W * C, then 4 of 3 * C and 2 of 2 * C
     key* out0,                # OUT (W * C,) output row y
     key* out1,                # OUT (W * C,) output row y + 1
 ) noexcept nogil:
@@ -805,15 +758,13 @@ cdef int _network_pair3(
     # and each window merges in its own sorted row. The interior comes straight from the rows
     # (_median9_rows): the image's for integers, for floats rows of keys in a ring of four that
     # carries the two rows a pair shares with the next one; the first and last pixel go through
-    # padded three-column buffers. Returns nonzero on a float NaN.
+    # padded three-column rows. Returns nonzero on a float NaN.
     cdef Py_ssize_t n = width * channels, j, p, c, e, i
-    cdef key* s0 = buf + 4 * n
-    cdef key* s1 = s0 + 3 * channels
-    cdef key* top = s1 + 3 * channels
-    cdef key* bottom = top + 3 * channels
+    cdef key* edge = buf + 4 * n          # the 4 padded rows around an edge pixel, 3 columns
+    cdef key* edge_out = edge + 12 * channels
     cdef const key* a[4]
     cdef key* ring
-    cdef key v0, v1
+    cdef key v0
     cdef int nan = 0
     for i in range(4):
         if key is uint8_t or key is uint16_t or key is int16_t:
@@ -830,17 +781,15 @@ cdef int _network_pair3(
         _median9_rows(a[0], a[1], a[2], a[3], channels, n - channels, channels, out0, out1)
     for e in range(2):
         e = e * (width - 1)
-        for p in range(e, e + 3):
-            for c in range(channels):
-                j = (p - e) * channels + c
-                top[j] = _border_value(rows, colmap, 0, p, c, channels, cval)
-                bottom[j] = _border_value(rows, colmap, 3, p, c, channels, cval)
-                v0 = _border_value(rows, colmap, 1, p, c, channels, cval)
-                v1 = _border_value(rows, colmap, 2, p, c, channels, cval)
-                s0[j] = _lo(v0, v1)
-                s1[j] = _hi(v0, v1)
-        _median9_pair(s0, s1, top, bottom, channels, channels, out0 + e * channels,
-                      out1 + e * channels)
+        for i in range(4):
+            for p in range(e, e + 3):
+                for c in range(channels):
+                    edge[i * 3 * channels + (p - e) * channels + c] = _border_value(
+                        rows, colmap, i, p, c, channels, cval)
+        _median9_rows(edge, edge + 3 * channels, edge + 6 * channels, edge + 9 * channels,
+                      channels, 2 * channels, channels, edge_out, edge_out + 2 * channels)
+        memcpy(out0 + e * channels, edge_out + channels, channels * sizeof(key))
+        memcpy(out1 + e * channels, edge_out + 3 * channels, channels * sizeof(key))
     return nan
 
 
@@ -907,8 +856,8 @@ def median_network(
     # Chunks of row pairs taken as threads come free (a thread slowed by another program's
     # thread on its core does less of the work); within a chunk, pairs run top to bottom.
     with nogil, parallel(use_threads_if=height * n * ksize * ksize > PARALLEL_MIN):
-        # k + 1 rows (k = 3: four rows and four small ones), then a scratch output row
-        buf = <key*>malloc(((ksize + 2) * (wp + 64) + 12 * channels) * sizeof(key))
+        # k + 1 rows (k = 3: four rows and six small ones), then a scratch output row
+        buf = <key*>malloc(((ksize + 2) * (wp + 64) + 16 * channels) * sizeof(key))
         for chunk in prange((pairs + _CHUNK - 1) // _CHUNK, schedule="dynamic"):
             if buf == NULL:
                 failed += 1
@@ -916,7 +865,7 @@ def median_network(
             for t in range(chunk * _CHUNK, min(chunk * _CHUNK + _CHUNK, pairs)):
                 y = 2 * t
                 out1 = (&out[y + 1, 0] if y + 1 < height
-                        else buf + (ksize + 1) * (wp + 64) + 12 * channels)
+                        else buf + (ksize + 1) * (wp + 64) + 16 * channels)
                 if ksize > 7:
                     nan_rows += shx_median_pair(ksize, rows + y, &colmap[0], width, channels,
                                                 cval, buf, &out[y, 0], out1)
