@@ -480,10 +480,13 @@ def test_sigint_leaves_valid_jsonl_and_resume_completes(env):
         min_time: 0
         sweep: {k: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]}
         steps:
-          - {name: s, op: t.sleep, params: {seconds: 0.25, k: "${k}"}}
-    """)   # 5 s in all: slack for a loaded machine to see 3 records and interrupt before the end
+          - {name: s, op: t.sleep, params: {seconds: 0.1, k: "${k}"}}
+    """)
+    # The child gets SIGINT's default action back: a shell's background job (`cmd &`) starts
+    # with SIGINT ignored, and a child inherits that (Python then never raises KeyboardInterrupt).
     proc = subprocess.Popen([sys.executable, str(ROOT / "runner.py"), "run", cfg, "--out", "out"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     while time.time() < deadline:
         dirs = run_dirs("out") if Path("out").exists() else []
