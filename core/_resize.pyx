@@ -24,7 +24,7 @@ cdef extern from "_resize_blocks.h" nogil:
     void shx_half_rgb(const uint8_t* r0, const uint8_t* r1, Py_ssize_t pixels, uint8_t* dst)
     Py_ssize_t shx_half_rgb_f32(const float* r0, const float* r1, Py_ssize_t pixels, float* dst)
 
-#: Whether uint8 rows can take the 64-byte block shuffles (AVX-512 VBMI at build time).
+#: Whether the byte-permutation kernels were built (AVX-512 VBMI at build time).
 BLOCKS = bool(SHX_RESIZE_BLOCKS)
 
 ctypedef fused sample:

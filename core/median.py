@@ -3,11 +3,12 @@
 The median of every ``ksize x ksize`` window, channel by channel. The algorithm is chosen by
 window size and dtype (see :mod:`shouxie.core._median`): min/max networks for ``ksize`` 3, 5
 and 7 (hand-made) and 9 to 21 (generated at build time; uint8 up to 15, float64 up to 19; rows
-of at least 64 bytes); beyond them Perreault-Hebert constant-time histograms for uint8, Huang's two-level
-sliding histogram for 16-bit, and for floats a three-level Huang histogram on the ranks of the
-values (sorted sliding windows beyond ``2**24`` pixels per channel). Results equal ``scipy.ndimage.median_filter(image, size=(k, k[, 1]), mode=...)``
-exactly and ``cv2.medianBlur`` wherever OpenCV accepts the input. (scipy's ``reflect`` mode reads
-outside the image once the radius reaches twice a side; there shouxie follows the definition.)
+of at least 64 bytes); beyond them Perreault-Hebert constant-time histograms for uint8, Huang's
+two-level sliding histogram for 16-bit, and for floats a three-level Huang histogram on the
+ranks of the values (sorted sliding windows beyond ``2**24`` pixels per channel). Results equal
+``scipy.ndimage.median_filter(image, size=(k, k[, 1]), mode=...)`` exactly and
+``cv2.medianBlur`` wherever OpenCV accepts the input. (scipy's ``reflect`` mode reads outside
+the image once the radius reaches twice a side; there shouxie follows the definition.)
 """
 from __future__ import annotations
 

@@ -72,21 +72,24 @@ def _taps(n_in: int, n_out: int, ratio: float, mode: str, coord_dtype):
     return np.clip(i0, 0, n_in - 1), np.clip(i0 + 1, 0, n_in - 1), frac
 
 
+#: The byte-permutation tables of ``_resize.resize_rows`` when there are none.
+NO_BLOCKS = (np.empty(0, np.int32), np.empty(0, np.uint8), np.empty(0, np.int16))
+
+
 def _blocks(xofs0: np.ndarray, xofs1: np.ndarray, alpha0: np.ndarray, alpha1: np.ndarray):
     """The uint8 byte-permutation pass's tables (see ``_resize.resize_rows``): per block of 64
     outputs the first source element it reads, per output its taps relative to that and its
-    weights. Empty when the CPU lacks the permutations or a block's taps span 64 bytes or more
+    weights. None when the CPU lacks the permutations or a block's taps span 64 bytes or more
     (strong downscaling)."""
-    none = np.empty(0, np.int32), np.empty(0, np.uint8), np.empty(0, np.int16)
     if not _resize.BLOCKS:
-        return none
+        return NO_BLOCKS
     pad = -xofs0.size % 64
     first = np.pad(xofs0, (0, pad), mode="edge").reshape(-1, 64)
     second = np.pad(xofs1, (0, pad), mode="edge").reshape(-1, 64)
     base = first.min(axis=1)
     rel0, rel1 = first - base[:, None], second - base[:, None]
     if max(rel0.max(), rel1.max()) >= 64:
-        return none
+        return NO_BLOCKS
     zero = np.full(rel0.shape, 64)   # the first of the 64 zero bytes after the window
     taps = np.stack([rel0, zero, rel1, zero], axis=-1).astype(np.uint8).ravel()
     weights = np.stack([np.pad(alpha0, (0, pad)), np.pad(alpha1, (0, pad))], axis=-1)
@@ -173,8 +176,7 @@ def resize_bilinear(image, size=None, *, scale=None, mode: str = "half_pixel") -
     one = work.dtype.type(1)
     out = np.empty((out_h, out_w * channels), dtype=work.dtype)
     _resize.resize_rows(work, channels, xofs0, xofs1, np.repeat(one - fx, channels),
-                        np.repeat(fx, channels), np.empty(0, np.int32), np.empty(0, np.uint8),
-                        np.empty(0, np.int16), y0, y1, one - fy, fy, bands, out)
+                        np.repeat(fx, channels), *NO_BLOCKS, y0, y1, one - fy, fy, bands, out)
     if img.dtype.kind in "iu":
         info = np.iinfo(img.dtype)
         out = np.clip(np.rint(out), info.min, info.max).astype(img.dtype)
