@@ -76,7 +76,7 @@ template <int K, typename V> static inline V shx_select(const V* c, const V* t) 
 }
 
 // Output rows y and y + 1 of the K x K median. rows: the K + 1 padded rows y .. y + K (image
-// rows, or a row of cval), W * C values each, W * C >= SHX_VECTOR_BYTES / sizeof(T); colmap: the source
+// rows, or a row of cval), W * C values each, at least a vector's worth; colmap: the source
 // column of each of the W + K - 1 padded columns (-1: cval); buf: scratch of
 // (K + 1) * ((W + K - 1) * C + 64). Returns nonzero when a float NaN was among the shared rows.
 template <int K, typename T>
