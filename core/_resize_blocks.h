@@ -47,17 +47,39 @@ static inline void shx_hrow_blocks(const uint8_t* src, ptrdiff_t n, const int32_
 #endif
 }
 
+// Output value b of 16 RGB pixels halved reads source value 6 (b / 3) + b % 3 and the one 3 on.
+static constexpr int shx_half_source(int b) { return 6 * (b / 3) + b % 3; }
+
+// The permutation tables of the halving, built at compile time.
+struct shx_half_tables {
+    alignas(64) uint8_t even[64];      // uint8: output bytes 0 .. 47, left taps
+    alignas(64) uint8_t odd[64];       //        right taps
+    alignas(64) int32_t f32[3][16];    // float32: outputs 16 m .. 16 m + 15, from f32_base[m]
+    ptrdiff_t f32_base[3];
+};
+
+static constexpr shx_half_tables shx_make_half_tables() {
+    shx_half_tables t{};
+    for (int b = 0; b < 48; ++b) {
+        t.even[b] = (uint8_t)shx_half_source(b);
+        t.odd[b] = (uint8_t)(shx_half_source(b) + 3);
+    }
+    for (int m = 0; m < 3; ++m) {
+        t.f32_base[m] = shx_half_source(16 * m);
+        for (int i = 0; i < 16; ++i)   // <= 30: within two vectors from the base
+            t.f32[m][i] = (int32_t)(shx_half_source(16 * m + i) - t.f32_base[m]);
+    }
+    return t;
+}
+
+static constexpr shx_half_tables shx_half = shx_make_half_tables();
+
 // RGB rows halved: dst[3 x + c] = (r0[6 x + c] + r0[6 x + 3 + c] + r1[6 x + c] + r1[6 x + 3 + c]
 // + 2) >> 2 for x < pixels (the mean of each 2 x 2 block, rounded half up). r0 and r1 hold
 // 6 * pixels bytes and are never read past them.
 static inline void shx_half_rgb(const uint8_t* r0, const uint8_t* r1, ptrdiff_t pixels, uint8_t* dst) {
 #if SHX_RESIZE_BLOCKS
-    alignas(64) uint8_t even[64], odd[64];
-    for (int b = 0; b < 64; ++b) {   // output byte b of 16 pixels: source 6 (b / 3) + b % 3
-        even[b] = b < 48 ? (uint8_t)(6 * (b / 3) + b % 3) : 0;
-        odd[b] = b < 48 ? (uint8_t)(6 * (b / 3) + b % 3 + 3) : 0;
-    }
-    const __m512i ie = _mm512_load_si512(even), io = _mm512_load_si512(odd);
+    const __m512i ie = _mm512_load_si512(shx_half.even), io = _mm512_load_si512(shx_half.odd);
     for (ptrdiff_t x = 0; x < pixels; x += 16) {
         const ptrdiff_t left = 6 * (pixels - x);   // source bytes from here on
         const __mmask64 m0 = left >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << left) - 1);
@@ -87,27 +109,19 @@ static inline void shx_half_rgb(const uint8_t* r0, const uint8_t* r1, ptrdiff_t 
 }
 
 // The same for float32 RGB rows, without rounding: dst[3 x + c] = (r0[6 x + c] + r0[6 x + 3 + c]
-// + (r1[6 x + c] + r1[6 x + 3 + c])) * 0.25, summed as the plain loop does. Does 16 pixels at a time while another pixel follows (its loads reach one value
-// past the block) and returns how many pixels it did; the caller does the rest.
+// + (r1[6 x + c] + r1[6 x + 3 + c])) * 0.25, summed as the plain loop does. Does 16 pixels at a
+// time while another pixel follows (its loads reach one value past the block) and returns how
+// many pixels it did; the caller does the rest.
 static inline ptrdiff_t shx_half_rgb_f32(const float* r0, const float* r1, ptrdiff_t pixels, float* dst) {
 #if SHX_RESIZE_BLOCKS
-    alignas(64) int32_t index[3][16];
-    ptrdiff_t base[3];
-    for (int m = 0; m < 3; ++m) {   // output floats 16 m .. 16 m + 15 of 16 pixels
-        base[m] = 6 * (16 * m / 3) + 16 * m % 3;
-        for (int i = 0; i < 16; ++i) {
-            const int b = 16 * m + i;
-            index[m][i] = (int32_t)(6 * (b / 3) + b % 3 - base[m]);   // <= 30: two vectors
-        }
-    }
     const __m512 quarter = _mm512_set1_ps(0.25f);
     ptrdiff_t x = 0;
     for (; x + 16 < pixels; x += 16) {
         const float* a = r0 + 6 * x;
         const float* b = r1 + 6 * x;
         for (int m = 0; m < 3; ++m) {
-            const ptrdiff_t o = base[m];
-            const __m512i idx = _mm512_load_si512(index[m]);
+            const ptrdiff_t o = shx_half.f32_base[m];
+            const __m512i idx = _mm512_load_si512(shx_half.f32[m]);
             // left taps, then right taps (3 floats on), each from 32 consecutive floats
             const __m512 l0 = _mm512_permutex2var_ps(_mm512_loadu_ps(a + o), idx, _mm512_loadu_ps(a + o + 16));
             const __m512 r0v = _mm512_permutex2var_ps(_mm512_loadu_ps(a + o + 3), idx, _mm512_loadu_ps(a + o + 19));
