@@ -2,10 +2,11 @@
 
 The median of every ``ksize x ksize`` window, channel by channel. The algorithm is chosen by
 window size and dtype (see :mod:`shouxie.core._median`): min/max networks for ``ksize`` 3, 5
-and 7 (hand-made) and 9 to 21 (generated at build time; uint8 up to 15, float64 up to 19; rows
-of at least 64 bytes); beyond them Perreault-Hebert constant-time histograms for uint8, Huang's
-two-level sliding histogram for 16-bit, and for floats a three-level Huang histogram on the
-ranks of the values (sorted sliding windows beyond ``2**24`` pixels per channel). Results equal
+and 7 (hand-made) and 9 to 21 (generated at build time; uint8 up to 15; rows of at least 64
+bytes), float64 from 17 on the ranks of its values, which need 8, 16 or 32 bits; beyond them
+Perreault-Hebert constant-time histograms for uint8, Huang's two-level sliding histogram for
+16-bit, and for floats a three-level Huang histogram on the ranks of the values (sorted
+sliding windows beyond ``2**24`` pixels per channel). Results equal
 ``scipy.ndimage.median_filter(image, size=(k, k[, 1]), mode=...)`` exactly and
 ``cv2.medianBlur`` wherever OpenCV accepts the input. (scipy's ``reflect`` mode reads outside
 the image once the radius reaches twice a side; there shouxie follows the definition.)
@@ -26,9 +27,14 @@ BORDERS = {
     "reflect101": "reflect",     # dcb|abcd|cba   scipy "mirror", cv2.BORDER_REFLECT_101
 }
 #: Largest side filtered by a generated network where the histograms are faster beyond it:
-#: uint8 (constant-time histograms; at k = 17 on 1080p 34 ms against 32 ms on a test pattern)
-#: and float64 (ranks; at k = 21 on 480x270 noise 35 ms against about 30 ms).
-MAX_NETWORK_KSIZE = {np.dtype(np.uint8): 15, np.dtype(np.float64): 19}
+#: uint8 (constant-time histograms; at k = 17 on 1080p 34 ms against 32 ms on a test pattern).
+MAX_NETWORK_KSIZE = {np.dtype(np.uint8): 15}
+#: float64 windows from this side up to the largest network are filtered on the ranks of the
+#: values (``_narrow_median``), ranked about ``RANK_BAND`` values at a time.
+NARROW_KSIZE = 17
+RANK_BAND = 1 << 19
+#: uint32 ranks up to here read as float32 bits are non-negative floats in the same order.
+MAX_FLOAT32_RANK = (1 << 31) - (1 << 23)
 #: Largest window side: column histograms count in uint16.
 MAX_KSIZE = 65535
 #: The sorted-window algorithm does about ``ksize**2`` steps per pixel; refuse work beyond this.
@@ -39,6 +45,8 @@ MAX_RANK_BITS = 24
 TOP_BITS = 10
 #: Row bands per channel: the units of parallel work of the sliding filters.
 BANDS = 8
+#: The error for NaN in a float image, wherever it is found.
+NAN_ERROR = "image contains NaN; the median of a window with NaN is undefined"
 
 
 def _network(k: int, dtype: np.dtype, row: int) -> bool:
@@ -72,44 +80,93 @@ def _cval(cval, dtype: np.dtype):
     return value
 
 
-def _rank_median(values: np.ndarray, k: int, rowmap: np.ndarray, colmap: np.ndarray, border: str,
-                 cval: float, bands: int) -> np.ndarray:
-    """Median filter of one float channel (H, W), exactly, through the ranks of its values.
+def _dense_ranks(values: np.ndarray, cval: float, border: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """The rank of every float value among the distinct values, in float order (``-0.0 < 0.0``).
 
-    Values map to unsigned keys in float order (``-0.0 < 0.0``, NaN already rejected), each
-    distinct key to its rank, the integer median filter runs on the ranks, and the median rank
-    maps back to its value, bit for bit.
+    Returns the ranks (uint32, shaped like ``values``), the distinct values in order, so that
+    ``distinct[ranks]`` is ``values`` bit for bit, and the rank of ``cval`` (0 unless the border is
+    constant). NaN raises ``ValueError``.
     """
     vals = np.ascontiguousarray(values).ravel()
     if border == "constant":
         vals = np.append(vals, np.asarray(cval, vals.dtype))
-    raw = vals.view(f"u{vals.itemsize}")
-    sign = raw.dtype.type(1 << 8 * vals.itemsize - 1)
-    keys = np.where(raw & sign, ~raw, raw | sign)
-    if keys.dtype == np.uint32:   # sort (key, index) pairs as one uint64: faster than argsort
-        packed = keys.astype(np.uint64) << np.uint64(32) | np.arange(keys.size, dtype=np.uint64)
-        packed.sort()
-        order = (packed & np.uint64(0xFFFFFFFF)).astype(np.intp)
-        sorted_keys = (packed >> np.uint64(32)).astype(np.uint32)
-    else:
-        order = np.argsort(keys)
-        sorted_keys = keys[order]
-    rank_sorted = np.empty(keys.size, np.uint32)   # rank of each sorted key among distinct keys
-    rank_sorted[0] = 0
-    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=rank_sorted[1:])
-    np.cumsum(rank_sorted, out=rank_sorted)
-    ranks = np.empty(keys.size, np.uint32)
-    ranks[order] = rank_sorted
-    distinct = int(rank_sorted[-1]) + 1
-    sorted_values = np.empty(distinct, vals.dtype)
-    sorted_values[rank_sorted] = vals[order]   # equal keys are equal bit patterns
-    total = max(2, (distinct - 1).bit_length())
+    bits, size = np.dtype(f"u{vals.itemsize}"), vals.size
+    # outputs and scratch in one allocation: numpy maps 4 MiB and more with huge pages, where
+    # separate buffers would fault page by page on every call
+    work = np.empty((2 * vals.itemsize + 8) * size, np.uint8)
+    distinct, keys = work[:2 * vals.itemsize * size].view(bits).reshape(2, size)
+    ranks, index = work[2 * vals.itemsize * size:].view(np.uint32).reshape(2, size)
+    count = _median.dense_ranks(vals.view(bits), ranks, distinct, keys, index)
+    if count < 0:
+        raise ValueError(NAN_ERROR)
+    crank = int(ranks[-1]) if border == "constant" else 0
+    return ranks[:values.size].reshape(values.shape), distinct[:count].view(values.dtype), crank
+
+
+def _rank_median(values: np.ndarray, k: int, rowmap: np.ndarray, colmap: np.ndarray, border: str,
+                 cval: float, bands: int) -> np.ndarray:
+    """Median filter of one float channel (H, W), exactly, by a sliding histogram of its ranks."""
+    ranks, distinct, crank = _dense_ranks(values, cval, border)
+    total = max(2, (distinct.size - 1).bit_length())
     # 16-bin middle / fine buckets scan fastest; at most 2**TOP_BITS top buckets to follow
     bits = max(min(4, total // 2), -(-(total - TOP_BITS) // 2))
     out = np.empty(values.shape, np.uint32)
-    _median.median_ranks(ranks[:values.size].reshape(values.shape), rowmap, colmap, k,
-                         int(ranks[-1]), bits, total, bands, out)
-    return sorted_values[out]
+    _median.median_ranks(ranks, rowmap, colmap, k, crank, bits, total, bands, out)
+    return distinct[out]
+
+
+def _narrow_median(flat: np.ndarray, rowmap: np.ndarray, colmap: np.ndarray, k: int,
+                   channels: int, border: str, cval: float, out: np.ndarray) -> None:
+    """Median filter of a float64 image (H, W * C) through the ranks of its values, held in the
+    narrowest type that holds them: uint8, uint16, else float32 (``MAX_FLOAT32_RANK``). The
+    networks then compare half as many bytes or less, and the median ranks map back to the
+    values bit for bit. Band by band of output rows, each ranking the rows it reads (about
+    ``RANK_BAND`` values, a sort that stays in cache)."""
+    height, radius = out.shape[0], k // 2
+    rows = max(1, RANK_BAND // flat.shape[1] - 2 * radius)
+    for y0 in range(0, height, rows):
+        y1 = min(height, y0 + rows)
+        src = rowmap[y0:y1 + 2 * radius]
+        lo, hi = src[src >= 0].min(), src.max() + 1   # the band's own rows are among them
+        ranks, distinct, crank = _dense_ranks(flat[lo:hi], cval, border)
+        if distinct.size <= 1 << 16:
+            ranks = ranks.astype(np.uint8 if distinct.size <= 1 << 8 else np.uint16)
+        else:
+            ranks, crank = ranks.view(np.float32), float(np.uint32(crank).view(np.float32))
+        median = np.empty((y1 - y0, flat.shape[1]), ranks.dtype)
+        _filter(ranks, np.where(src >= 0, src - lo, -1), colmap, k, channels, border, crank,
+                median)
+        # every median rank is in range; mode="raise" would write through a copy of out
+        np.take(distinct, median.view(f"u{median.itemsize}"), out=out[y0:y1], mode="clip")
+
+
+def _filter(flat: np.ndarray, rowmap: np.ndarray, colmap: np.ndarray, k: int, channels: int,
+            border: str, cval, out: np.ndarray) -> None:
+    """Median filter of ``flat`` (H', W * C) into ``out`` (H, W * C); ``rowmap`` (H + k - 1) and
+    ``colmap`` (W + k - 1) give the source row / column of every padded one, -1 the constant."""
+    dtype, width = flat.dtype, out.shape[1] // channels
+    if _network(k, dtype, out.shape[1]):
+        if dtype.kind == "f":   # the networks compare float bit patterns as integer keys
+            bits = np.dtype(f"u{dtype.itemsize}")
+            cval = int(np.asarray(cval, dtype).view(bits))
+            flat, out = flat.view(bits), out.view(bits)
+        if _median.median_network(flat, rowmap, colmap, k, channels, cval, out):
+            raise ValueError(NAN_ERROR)   # the networks see every value: no separate NaN pass
+        return
+    bands = min(out.shape[0], BANDS)
+    if dtype.kind == "f":
+        if flat.shape[0] * width < 1 << MAX_RANK_BITS:
+            for c in range(channels):
+                out[:, c::channels] = _rank_median(flat[:, c::channels], k, rowmap, colmap,
+                                                   border, cval, bands)
+            return
+        if np.isnan(flat.min()):
+            raise ValueError(NAN_ERROR)
+        steps = out.size * k * k
+        if steps > MAX_SORTED_STEPS:
+            raise ValueError(f"ksize={k} on a {dtype} image of {out.size} values needs about "
+                             f"{steps:.2e} steps (limit {MAX_SORTED_STEPS:.2e}); use a smaller ksize")
+    _median.median_sliding(flat, rowmap, colmap, k, channels, cval, bands, out)
 
 
 def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndarray:
@@ -151,37 +208,17 @@ def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndar
         raise ValueError(f"ksize must be odd, got {k}")
     border = choice(border, "border", BORDERS)
     cval = _cval(cval, img.dtype)
-    nan_error = "image contains NaN; the median of a window with NaN is undefined"
     if img.size == 0 or k == 1:
         if img.dtype.kind == "f" and img.size and np.isnan(img.min()):   # min propagates NaN
-            raise ValueError(nan_error)
+            raise ValueError(NAN_ERROR)
         return img.copy()
     height, width, channels = img.shape[0], img.shape[1], channels_of(img)
     flat = img.reshape(height, width * channels)
-    radius = k // 2
-    rowmap, colmap = _index_map(height, radius, border), _index_map(width, radius, border)
+    rowmap, colmap = _index_map(height, k // 2, border), _index_map(width, k // 2, border)
     out = np.empty_like(flat)
-    bands = min(height, BANDS)
-    if _network(k, img.dtype, width * channels):
-        if img.dtype.kind == "f":   # the networks compare float bit patterns as integer keys
-            bits = np.dtype(f"u{img.dtype.itemsize}")
-            cval = int(np.asarray(cval, img.dtype).view(bits))
-            flat, out = flat.view(bits), out.view(bits)
-        if _median.median_network(flat, rowmap, colmap, k, channels, cval, out):
-            raise ValueError(nan_error)   # the networks see every value: no separate NaN pass
-        out = out.view(img.dtype)
+    if (img.dtype == np.float64 and NARROW_KSIZE <= k <= max(_median.NETWORK_SIDES)
+            and k * flat.shape[1] < MAX_FLOAT32_RANK):   # every band's ranks fit
+        _narrow_median(flat, rowmap, colmap, k, channels, border, cval, out)
     else:
-        if img.dtype.kind == "f":
-            if np.isnan(img.min()):
-                raise ValueError(nan_error)
-            if height * width < 1 << MAX_RANK_BITS:
-                for c in range(channels):
-                    out[:, c::channels] = _rank_median(flat[:, c::channels], k, rowmap, colmap,
-                                                       border, cval, bands)
-                return out.reshape(img.shape)
-            steps = img.size * k * k
-            if steps > MAX_SORTED_STEPS:
-                raise ValueError(f"ksize={k} on a {img.dtype} image of shape {img.shape} needs about "
-                                 f"{steps:.2e} steps (limit {MAX_SORTED_STEPS:.2e}); use a smaller ksize")
-        _median.median_sliding(flat, rowmap, colmap, k, channels, cval, bands, out)
+        _filter(flat, rowmap, colmap, k, channels, border, cval, out)
     return out.reshape(img.shape)

@@ -325,6 +325,96 @@ def test_fuzz_against_scipy(spec, ksize, border):
         np.testing.assert_array_equal(got, scipy_median(image, ksize, border, cval=1))
 
 
+# --------------------------------------------------------------------------- ranks
+def float_order_keys(values):
+    """Unsigned keys of float bits in float order, -0.0 below 0.0 (flip negatives, set the sign)."""
+    bits = values.view(f"u{values.itemsize}")
+    sign = bits.dtype.type(1 << (8 * values.itemsize - 1))
+    return np.where(bits & sign, ~bits, bits | sign)
+
+
+RANK_SAMPLES = {
+    "noise": lambda rng, dtype: rng.normal(0, 1, (300, 7)).astype(dtype),
+    "ties": lambda rng, dtype: rng.integers(-3, 4, (50, 3)).astype(dtype),
+    "specials": lambda rng, dtype: np.array(
+        [0.0, -0.0, np.inf, -np.inf, 1e-40, -1e-40, 1.0, -0.0, 0.0, np.inf], dtype),
+    "equal": lambda rng, dtype: np.full(9, 2.5, dtype),
+    "single": lambda rng, dtype: np.array([-1.5], dtype),
+    "empty": lambda rng, dtype: np.zeros(0, dtype),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sample", list(RANK_SAMPLES))
+@pytest.mark.parametrize("border", ["replicate", "constant"])
+def test_dense_ranks_equal_unique(dtype, sample, border):
+    values = RANK_SAMPLES[sample](np.random.default_rng(0), dtype)
+    cval = 0.75
+    ranks, distinct, crank = median._dense_ranks(values, cval, border)
+    everything = np.append(values.ravel(), dtype(cval)) if border == "constant" else values.ravel()
+    unique, inverse = np.unique(float_order_keys(everything), return_inverse=True)
+    assert ranks.dtype == np.uint32 and ranks.shape == values.shape
+    np.testing.assert_array_equal(ranks.ravel(), inverse[:values.size])
+    np.testing.assert_array_equal(float_order_keys(distinct), unique)
+    assert crank == (inverse[-1] if border == "constant" else 0)
+    np.testing.assert_array_equal(distinct[ranks].view(f"u{values.itemsize}"),
+                                  values.view(f"u{values.itemsize}"))   # bit for bit
+
+
+def test_dense_ranks_nan_and_lengths():
+    values = np.array([1.0, np.nan, 2.0])
+    bufs = [np.empty(3, np.uint32), np.empty(3, np.uint64), np.empty(3, np.uint64),
+            np.empty(3, np.uint32)]
+    assert _median.dense_ranks(values.view(np.uint64), *bufs) == -1
+    with pytest.raises(ValueError, match="contains NaN"):
+        median._dense_ranks(values, 0.0, "replicate")
+    with pytest.raises(ValueError, match="length of values"):
+        _median.dense_ranks(values.view(np.uint64), np.empty(2, np.uint32), *bufs[1:])
+
+
+@pytest.fixture
+def narrow_types(monkeypatch):
+    """The dtypes the float64 rank path filtered (it spies on ``median._filter``)."""
+    seen, filter_ = [], median._filter
+
+    def spy(flat, *args):
+        seen.append(flat.dtype)
+        return filter_(flat, *args)
+
+    monkeypatch.setattr(median, "_filter", spy)
+    return seen
+
+
+@pytest.mark.parametrize("distinct, narrow", [(200, np.uint8), (3000, np.uint16)])
+@pytest.mark.parametrize("ksize", [median.NARROW_KSIZE, max(_median.NETWORK_SIDES)])
+@pytest.mark.parametrize("border", list(SCIPY_MODES))
+def test_float64_ranks_narrow_types(distinct, narrow, ksize, border, monkeypatch, narrow_types):
+    # bands of about 3000 values: several bands, each ranking its own rows; a 1-channel
+    # image whose rows are too short for networks; an image shorter than the window
+    monkeypatch.setattr(median, "RANK_BAND", 3000)
+    rng = np.random.default_rng(distinct + ksize)
+    for shape in [(45, 37, 3), (40, 9), (6, 30, 2)]:
+        image = rng.choice(rng.normal(0, 1, distinct), shape)
+        image.flat[:4] = [0.0, -0.0, np.inf, -np.inf]
+        got = median_filter(image, ksize, border=border, cval=-7.5)
+        np.testing.assert_array_equal(got, plain_median(image, ksize, border, cval=-7.5))
+    assert set(narrow_types) == {np.dtype(narrow)}
+    assert len(narrow_types) > 3
+
+
+@pytest.mark.parametrize("border", ["reflect101", "constant"])
+@pytest.mark.parametrize("band", [None, 150_000])
+def test_float64_ranks_as_float32(border, band, monkeypatch, narrow_types):
+    # over 2**16 distinct values per band: uint32 ranks filtered as float32 bit patterns
+    if band:
+        monkeypatch.setattr(median, "RANK_BAND", band)
+    image = np.random.default_rng(1).normal(0, 1, (300, 300, 3))
+    got = median_filter(image, median.NARROW_KSIZE, border=border, cval=0.125)
+    np.testing.assert_array_equal(got, scipy_median(image, median.NARROW_KSIZE, border, cval=0.125))
+    assert set(narrow_types) == {np.dtype(np.float32)}
+    assert len(narrow_types) == (2 if band else 1)
+
+
 # --------------------------------------------------------------------------- generated networks
 WIDE_SIDES = [k for k in _median.NETWORK_SIDES if k > 7]
 
