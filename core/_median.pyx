@@ -148,12 +148,28 @@ cdef inline key _border_value(
     return _to_key(cval if q < 0 else rows[dy][q * channels + c])
 
 
-# Columns per block of the k = 7 loops.
+# Values per block of the k = 3, 5, 7 loops, and a multiple of every vector's lanes.
 DEF _BLOCK = 1024
+DEF _LANES = 64
 # Below this many window values in all, waking threads costs more than it saves.
 DEF PARALLEL_MIN = 1 << 20
 # Row pairs per unit of parallel work of the networks.
 DEF _CHUNK = 4
+
+
+cdef inline Py_ssize_t _block(Py_ssize_t b, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t* m) noexcept nogil:
+    # The block of [lo, hi) that starts at b, or ends at hi: returns its start and sets m to
+    # its length. Once the range holds _LANES values every block is whole vectors, the last
+    # one overlapping the one before (its outputs come out the same again), so the vectorised
+    # loops never run their scalar tails.
+    m[0] = min(_BLOCK, hi - b)
+    if hi - lo < _LANES or m[0] % _LANES == 0:
+        return b
+    if m[0] > _LANES:
+        m[0] -= m[0] % _LANES
+        return b
+    m[0] = _LANES
+    return hi - _LANES
 
 
 cdef int _sort_rows(
@@ -177,8 +193,9 @@ cdef int _sort_rows(
     cdef const key* a5 = rows[5] if ksize == 6 else NULL
     cdef Py_ssize_t b, j, m, dy
     cdef int nan = 0
-    for b in range(0, n, _BLOCK):
-        m = min(_BLOCK, n - b)
+    b = 0
+    while b < n:
+        b = _block(b, 0, n, &m)
         if ksize == 6:
             for j in range(m):
                 v0 = _to_key(a0[b + j]); v1 = _to_key(a1[b + j]); v2 = _to_key(a2[b + j])
@@ -197,6 +214,7 @@ cdef int _sort_rows(
                 block[3 * _BLOCK + j] = v3
         for dy in range(ksize):
             memcpy(buf + dy * wp + edge + b, &block[dy * _BLOCK], m * sizeof(key))
+        b += m
     return nan
 
 
@@ -236,8 +254,9 @@ cdef void _median25_pair(
     cdef Py_ssize_t b, i, j, m
     cdef key v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19
     cdef key t0, t1, t2, t3, t4
-    for b in range(0, n, _BLOCK):
-        m = min(_BLOCK, n - b)
+    b = 0
+    while b < n:
+        b = _block(b, 0, n, &m)
         for i in range(m):
             j = b + i
             v0 = s0[j + 0 * step]
@@ -334,6 +353,7 @@ cdef void _median25_pair(
             blk1[i] = _from_key(_select5(v7, v8, v9, v10, v11, v12, t0, t1, t2, t3, t4))
         memcpy(out0 + b, blk0, m * sizeof(key))
         memcpy(out1 + b, blk1, m * sizeof(key))
+        b += m
 
 
 cdef void _median49_pair(
@@ -362,8 +382,9 @@ cdef void _median49_pair(
     cdef key v14, v15, v16, v17, v18, v19, v20, v21, v22, v23, v24, v25, v26, v27
     cdef key v28, v29, v30, v31, v32, v33, v34, v35, v36, v37, v38, v39, v40, v41
     cdef key t0, t1, t2, t3, t4, t5, t6
-    for b in range(0, n, _BLOCK):
-        m = min(_BLOCK, n - b)
+    b = 0
+    while b < n:
+        b = _block(b, 0, n, &m)
         for i in range(m):
             j = b + i
             v0 = s0[j + 0 * step]
@@ -633,6 +654,7 @@ cdef void _median49_pair(
                                          t0, t1, t2, t3, t4, t5, t6))
         memcpy(out0 + b, blk0, m * sizeof(key))
         memcpy(out1 + b, blk1, m * sizeof(key))
+        b += m
 
 
 cdef int _network_pair(
@@ -705,8 +727,9 @@ cdef void _median9_rows(
     cdef key blk1[_BLOCK]
     cdef Py_ssize_t b, i, j, m
     cdef key v0, v1, v2, v3, v4, v5, t0, t1, t2
-    for b in range(lo, hi, _BLOCK):
-        m = min(_BLOCK, hi - b)
+    b = lo
+    while b < hi:
+        b = _block(b, lo, hi, &m)
         for i in range(m):
             j = b + i
             v0 = a1[j - step]
@@ -739,6 +762,7 @@ cdef void _median9_rows(
             blk1[i] = _from_key(_select3(v1, v2, v3, v4, t0, t1, t2))
         memcpy(out0 + b, blk0, m * sizeof(key))
         memcpy(out1 + b, blk1, m * sizeof(key))
+        b += m
 
 
 cdef int _network_pair3(

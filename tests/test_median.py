@@ -59,6 +59,17 @@ def test_equals_scipy(dtype, ksize, border):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ksize", [3, 5, 7])
+def test_rows_around_block_and_vector_lengths(dtype, ksize):
+    # the loops run blocks of whole vectors, the last one overlapping the one before
+    rng = np.random.default_rng(ksize)
+    for width in [63, 64, 65, 127, 1023, 1024, 1025, 1087, 2100]:
+        image = random_image(rng, (5, width), dtype)
+        np.testing.assert_array_equal(median_filter(image, ksize),
+                                      scipy_median(image, ksize, "replicate"))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("border", list(SCIPY_MODES))
 @pytest.mark.parametrize("ksize", [3, 5, 9, 21])
 def test_ksize_larger_than_image(dtype, border, ksize):
