@@ -83,17 +83,19 @@ def _blocks(xofs0: np.ndarray, xofs1: np.ndarray, alpha0: np.ndarray, alpha1: np
     (strong downscaling)."""
     if not _resize.BLOCKS:
         return NO_BLOCKS
-    pad = -xofs0.size % 64
-    first = np.pad(xofs0, (0, pad), mode="edge").reshape(-1, 64)
-    second = np.pad(xofs1, (0, pad), mode="edge").reshape(-1, 64)
-    base = first.min(axis=1)
-    rel0, rel1 = first - base[:, None], second - base[:, None]
-    if max(rel0.max(), rel1.max()) >= 64:
+    n, size = xofs0.size, -(-xofs0.size // 64) * 64
+    rel = np.empty((2, size), np.int32)   # both taps; a partial last block repeats its last ones
+    rel[0, :n], rel[0, n:], rel[1, :n], rel[1, n:] = xofs0, xofs0[-1], xofs1, xofs1[-1]
+    rel = rel.reshape(2, -1, 64)
+    base = rel[0].min(axis=1)
+    rel -= base[:, None]
+    if rel.max() >= 64:
         return NO_BLOCKS
-    zero = np.full(rel0.shape, 64)   # the first of the 64 zero bytes after the window
-    taps = np.stack([rel0, zero, rel1, zero], axis=-1).astype(np.uint8).ravel()
-    weights = np.stack([np.pad(alpha0, (0, pad)), np.pad(alpha1, (0, pad))], axis=-1)
-    return base.astype(np.int32), taps, weights.astype(np.int16).ravel()
+    taps = np.full((size, 4), 64, np.uint8)   # 64: the first of the 64 zero bytes after the window
+    taps[:, 0], taps[:, 2] = rel[0].ravel(), rel[1].ravel()
+    weights = np.zeros((size, 2), np.int16)
+    weights[:n, 0], weights[:n, 1] = alpha0, alpha1
+    return base, taps.ravel(), weights.ravel()
 
 
 def resize_bilinear(image, size=None, *, scale=None, mode: str = "half_pixel") -> np.ndarray:
