@@ -79,8 +79,8 @@ NO_BLOCKS = (np.empty(0, np.int32), np.empty(0, np.uint8), np.empty(0, np.int16)
 def _blocks(xofs0: np.ndarray, xofs1: np.ndarray, alpha0: np.ndarray, alpha1: np.ndarray):
     """The uint8 byte-permutation pass's tables (see ``_resize.resize_rows``): per block of 64
     outputs the first source element it reads, per output its taps relative to that and its
-    weights. None when the CPU lacks the permutations or a block's taps span 64 bytes or more
-    (strong downscaling)."""
+    weights. ``NO_BLOCKS`` when the CPU lacks the permutations or a block's taps span 64 bytes
+    or more (strong downscaling)."""
     if not _resize.BLOCKS:
         return NO_BLOCKS
     n, size = xofs0.size, -(-xofs0.size // 64) * 64
