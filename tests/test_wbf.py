@@ -105,3 +105,13 @@ def test_empty_and_bad_input():
         weighted_boxes_fusion(b, s, lab, conf_type="median")
     with pytest.raises(ValueError, match="must be lists"):
         weighted_boxes_fusion(b[0], s[0], lab[0])
+
+
+def test_plugin_op_agrees_with_the_reference():
+    pytest.importorskip("ensemble_boxes")
+    from shouxie.plugins import detection
+    data = detection.model_ensemble(n_models=3, n_boxes=200, seed=4)
+    assert data["boxes"].shape == (3, 200, 4)
+    ours, theirs = detection.wbf(**data), detection.ensemble_boxes_wbf(**data)
+    assert_same((ours["boxes"], ours["scores"], ours["labels"]), (theirs["boxes"], theirs["scores"], theirs["labels"]))
+    assert ours["num_boxes"] == theirs["num_boxes"] < 600
