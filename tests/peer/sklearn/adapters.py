@@ -1,8 +1,7 @@
 """scikit-learn's ranking metrics and KMeans, mapped onto shouxie.core.
 
 Every adapter takes scikit-learn's signature and calls the shouxie function; what shouxie does
-not offer (multiclass and multilabel input, ``max_fpr``, sample weights for k-means, sparse
-matrices) raises :class:`Unsupported`, so that the peer tests that need it fail for that
+not offer (multiclass and multilabel input, sample weights for k-means, sparse matrices) raises :class:`Unsupported`, so that the peer tests that need it fail for that
 reason only (see ``PEER_XFAIL`` in the test modules).
 """
 from __future__ import annotations
@@ -25,11 +24,9 @@ def _binary_scores(y_score, what: str):
 def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_fpr=None,
                   multi_class="raise", labels=None):
     """``sklearn.metrics.roc_auc_score`` for binary labels: :func:`shouxie.core.auc`."""
-    if max_fpr is not None:
-        raise Unsupported("roc_auc_score: max_fpr (partial AUC)")
     if np.ndim(y_true) != 1:
         raise Unsupported("roc_auc_score: multilabel y_true")
-    return core.auc(y_true, _binary_scores(y_score, "roc_auc_score"), sample_weight=sample_weight)
+    return core.auc(y_true, _binary_scores(y_score, "roc_auc_score"), sample_weight=sample_weight, max_fpr=max_fpr)
 
 
 def roc_curve(y_true, y_score, *, pos_label=None, sample_weight=None, drop_intermediate=True):

@@ -61,5 +61,4 @@ PEER_XFAIL = {
     "test_average_precision_score_binary_pos_label_errors": (WORDING, AssertionError),
     "test_average_precision_score_multilabel_pos_label_errors": (MULTI, Unsupported),
     "test_average_precision_score_multiclass_pos_label_errors": (MULTI, Unsupported),
-    "test_partial_roc_auc_score": ("roc_auc_score(max_fpr=...), the standardised partial AUC", Unsupported),
 }
