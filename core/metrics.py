@@ -8,7 +8,8 @@ score once. Tied scores form one threshold, so a positive tied with a negative
 counts 1/2 towards AUC. Results equal scikit-learn's ``roc_auc_score``, ``roc_curve``,
 ``precision_recall_curve`` and ``average_precision_score`` (binary case).
 
-Labels may be bool, integer, integral float or strings; scores must be finite. Sample weights
+Labels may be bool, integer, integral float or strings (also in an object array); scores must
+be finite. Sample weights
 must be finite and non-negative; samples of weight 0 are dropped before ranking (as in
 scikit-learn), so they never create a threshold.
 """
@@ -34,8 +35,11 @@ def _scores(scores) -> np.ndarray:
 
 
 def _labels(labels, n: int) -> np.ndarray:
-    """Validate class labels aligned with ``n`` scores."""
+    """Validate class labels aligned with ``n`` scores; strings in an object array (a pandas
+    column) are taken as strings."""
     arr = np.asarray(labels)
+    if arr.dtype == object and arr.size and all(isinstance(v, str) for v in arr.flat):
+        arr = arr.astype(str)
     if arr.dtype.kind not in "biufUS":
         raise TypeError(f"labels must be bool, integer, float or string class labels, got dtype {arr.dtype}")
     if arr.ndim != 1:

@@ -79,6 +79,18 @@ def test_partial_auc_matches_sklearn(max_fpr, n, decimals, weighted):
                                 abs=1e-12)
 
 
+def test_string_labels_in_an_object_array():
+    # a pandas column of strings arrives as an object array: same results as a str array
+    labels, scores = ["no", "yes", "yes", "no", "yes"], [0.1, 0.9, 0.4, 0.5, 0.7]
+    as_object = np.array(labels, dtype=object)
+    assert auc(as_object, scores) == auc(np.array(labels), scores) == pytest.approx(5 / 6, abs=1e-15)
+    for got, want in zip(roc_curve(as_object, scores, pos_label="yes"),
+                         skm.roc_curve(as_object, scores, pos_label="yes")):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(TypeError, match="labels must be bool, integer"):
+        auc(np.array(["no", 1, "yes", 0, "yes"], dtype=object), scores)
+
+
 def test_partial_auc_by_hand():
     # one positive ranked first, then a negative, a positive, a negative: ROC (0,0) (0,.5) (.5,.5)
     # (.5,1) (1,1); up to fpr 0.5 the area is 0.25, chance 0.125, perfect 0.5
