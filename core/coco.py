@@ -285,12 +285,14 @@ def _runs(keys: np.ndarray) -> np.ndarray:
 
 
 def _match(g: _Side, d: _Side, num_categories: int, thresholds: np.ndarray, area_ranges: np.ndarray,
-           max_det: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Match every (image, category) group; the kept detections' order, category, rank and outcomes.
+           max_det: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Match every (image, category) group; outcomes in pycocotools' accumulation order.
 
     Detections are grouped by (image, category), by decreasing score inside a group (stable) and
-    cut to ``max_det`` per group. Returns the kept rows of ``d`` in that order, their category,
-    their rank inside the group, and the outcome ``(A, T, D)`` of each.
+    cut to ``max_det`` per group. Their outcomes ``(A, T, D)`` are stored in the order the
+    accumulation reads them: by category, then decreasing score, ties by image and by rank in the
+    image (pycocotools concatenates the images in order, then sorts stably by score). Returns the
+    outcomes and, in that order, each detection's category and rank in its group.
     """
     dkey = d.image * num_categories + d.category
     order = np.lexsort((-d.extra, dkey))
@@ -298,6 +300,9 @@ def _match(g: _Side, d: _Side, num_categories: int, thresholds: np.ndarray, area
     rank = np.arange(order.shape[0]) - np.repeat(starts, np.diff(np.append(starts, order.shape[0])))
     order, rank = order[rank < max_det], rank[rank < max_det]
     dkey = dkey[order]
+    by_score = np.lexsort((-d.extra[order], d.category[order]))
+    column = np.empty(order.shape[0], dtype=np.intp)
+    column[by_score] = np.arange(order.shape[0])
     d0 = _runs(dkey)
     d1 = np.append(d0[1:], dkey.shape[0])[:d0.shape[0]]
     gkey = g.image * num_categories + g.category
@@ -313,18 +318,19 @@ def _match(g: _Side, d: _Side, num_categories: int, thresholds: np.ndarray, area
     _coco.match(np.ascontiguousarray(d.boxes[order]), np.ascontiguousarray(d.area[order]),
                 np.ascontiguousarray(g.boxes[gorder]), np.ascontiguousarray(g.area[gorder]),
                 np.ascontiguousarray(g.extra[gorder]), np.ascontiguousarray(g.counted[gorder]),
-                groups, iou_offset, np.minimum(thresholds, 1 - 1e-10), area_ranges,
+                groups, iou_offset, np.minimum(thresholds, 1 - 1e-10), area_ranges, column,
                 np.empty(int(sizes.sum()), np.float64), np.empty(ng, np.intp), np.empty(ng, np.uint8),
                 np.empty(ng, np.uint8), status)
-    return order, d.category[order], rank, status
+    return status, d.category[order][by_score], rank[by_score]
 
 
-def _accumulate_one(outcome: np.ndarray, category: np.ndarray, positives: np.ndarray,
+def _accumulate_one(outcome: np.ndarray, within: np.ndarray | None, category: np.ndarray, positives: np.ndarray,
                     recall_thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Precision (T, R, K) and recall (T, K) of one area range and detection limit.
 
     ``outcome`` (T, N) holds the detections of every category, grouped by category and by
-    decreasing score inside (pycocotools' order), ``category`` (N,) their category (sorted),
+    decreasing score inside (pycocotools' order); ``within`` (N,) marks those inside the
+    detection limit (None: all); ``category`` (N,) is their category (sorted),
     ``positives`` (K,) the non-ignored ground truths per category. pycocotools' interpolated
     precision at recall threshold r is the largest precision at any point of recall >= r (0 when
     none). That largest precision is always reached at a true positive (a false positive repeats
@@ -335,7 +341,10 @@ def _accumulate_one(outcome: np.ndarray, category: np.ndarray, positives: np.nda
     T, n = outcome.shape
     K, R = positives.shape[0], recall_thresholds.shape[0]
     flat = outcome.reshape(-1)
-    counted = np.flatnonzero(flat != _coco.Outcome.IGNORED)  # flat positions, by threshold then column
+    live = outcome != _coco.Outcome.IGNORED
+    if within is not None:
+        live &= within
+    counted = np.flatnonzero(live)  # flat positions, by threshold then column
     hit = np.flatnonzero(flat[counted] == _coco.Outcome.TRUE_POSITIVE)  # positions in `counted`
     t, col = np.divmod(counted[hit], n) if n else (hit, hit)
     k = category[col]
@@ -364,26 +373,22 @@ def _accumulate_one(outcome: np.ndarray, category: np.ndarray, positives: np.nda
     return precision, recall
 
 
-def _accumulate(g: _Side, d_order_category: np.ndarray, scores: np.ndarray, rank: np.ndarray,
-                status: np.ndarray, num_categories: int, area_ranges: np.ndarray, max_dets: tuple[int, ...],
+def _accumulate(g: _Side, status: np.ndarray, category: np.ndarray, rank: np.ndarray, num_categories: int,
+                area_ranges: np.ndarray, max_dets: tuple[int, ...],
                 recall_thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Precision (T, R, K, A, M) and recall (T, K, A, M) from the outcomes in accumulation order."""
     A, T = status.shape[:2]
     K, R, M = num_categories, recall_thresholds.shape[0], len(max_dets)
     precision = np.empty((T, R, K, A, M))
     recall = np.empty((T, K, A, M))
-    # pycocotools' order: per category by decreasing score, ties by image then rank in the image
-    by_score = np.lexsort((-scores, d_order_category))
-    category, rank = d_order_category[by_score], rank[by_score]
-    within = [None if max_det > rank.max(initial=-1) else np.flatnonzero(rank < max_det) for max_det in max_dets]
+    within = [None if max_det > rank.max(initial=-1) else rank < max_det for max_det in max_dets]
     not_crowd = g.extra == 0
     for a, (lo, hi) in enumerate(area_ranges):
         inside = not_crowd & (g.area >= lo) & (g.area <= hi)
         positives = np.bincount(g.category[inside], minlength=K)
-        outcome = status[a][:, by_score]
-        for m, cols in enumerate(within):
+        for m, mask in enumerate(within):
             precision[:, :, :, a, m], recall[:, :, a, m] = _accumulate_one(
-                outcome if cols is None else outcome[:, cols], category if cols is None else category[cols],
-                positives, recall_thresholds)
+                status[a], mask, category, positives, recall_thresholds)
     return precision, recall
 
 
@@ -491,9 +496,8 @@ def coco_evaluate(gt, dt, *, iou_thresholds=COCO_IOU_THRESHOLDS, area_ranges=COC
     else:
         g, d, categories = _from_arrays(gt, dt)
     K = categories.shape[0]
-    order, category, rank, status = _match(g, d, K, iou_thr, ranges, limits[-1])
-    precision, recall = _accumulate(g, category, d.extra[order], rank, status, K, ranges, limits,
-                                    COCO_RECALL_THRESHOLDS)
+    status, category, rank = _match(g, d, K, iou_thr, ranges, limits[-1])
+    precision, recall = _accumulate(g, status, category, rank, K, ranges, limits, COCO_RECALL_THRESHOLDS)
     return COCOEvalResult(
         stats=_summarize(precision, recall, iou_thr, limits), precision=precision, recall=recall,
         category_ids=categories, iou_thresholds=iou_thr, recall_thresholds=COCO_RECALL_THRESHOLDS.copy(),
