@@ -284,6 +284,13 @@ def _runs(keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if keys.size else np.zeros(0, np.int64)
 
 
+def _by_key_then_score(key: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Indices by increasing ``key``, then decreasing ``score``, then position (two stable sorts:
+    several times faster than ``np.lexsort`` on float keys)."""
+    by_score = np.argsort(-score, kind="stable")
+    return by_score[np.argsort(key[by_score], kind="stable")]
+
+
 def _match(g: _Side, d: _Side, num_categories: int, thresholds: np.ndarray, area_ranges: np.ndarray,
            max_det: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Match every (image, category) group; outcomes in pycocotools' accumulation order.
@@ -295,12 +302,12 @@ def _match(g: _Side, d: _Side, num_categories: int, thresholds: np.ndarray, area
     outcomes and, in that order, each detection's category and rank in its group.
     """
     dkey = d.image * num_categories + d.category
-    order = np.lexsort((-d.extra, dkey))
+    order = _by_key_then_score(dkey, d.extra)
     starts = _runs(dkey[order])
     rank = np.arange(order.shape[0]) - np.repeat(starts, np.diff(np.append(starts, order.shape[0])))
     order, rank = order[rank < max_det], rank[rank < max_det]
     dkey = dkey[order]
-    by_score = np.lexsort((-d.extra[order], d.category[order]))
+    by_score = _by_key_then_score(d.category[order], d.extra[order])
     column = np.empty(order.shape[0], dtype=np.intp)
     column[by_score] = np.arange(order.shape[0])
     d0 = _runs(dkey)
