@@ -363,23 +363,6 @@ def test_run_directory_files(env):
     assert (run_dir / "plots" / "time_c_vs_n.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_same_config_and_seed_give_same_outputs(env):
-    cfg = config("s.yaml", """
-        name: seeds
-        seed: 11
-        min_time: 0
-        sweep: {n: [3, 4]}
-        steps:
-          - {name: a, op: t.exact, params: {n: "${n}", seed: "${seed}"}}
-    """)
-    assert shouxie("run", cfg, "--out", "a") == 0 and shouxie("run", cfg, "--out", "b") == 0
-    a, b = records_of(run_dirs("a")[0]), records_of(run_dirs("b")[0])
-    assert [r["metrics"] for r in a] == [r["metrics"] for r in b]
-    assert [r["seed"] for r in a] == [r["seed"] for r in b] and a[0]["seed"] != a[1]["seed"]
-    assert shouxie("run", cfg, "--out", "c", "-s", "seed=12") == 0
-    assert [r["metrics"] for r in records_of(run_dirs("c")[0])] != [r["metrics"] for r in a]
-
-
 # --------------------------------------------------------------------------- terminal
 def test_quiet_prints_nothing_and_plain_lines_otherwise(env, capsys):
     cfg = config("q.yaml", "name: q\nmin_time: 0\nsteps:\n  - {name: a, op: t.quick}\n")
