@@ -23,9 +23,8 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _coco
-from ._validation import float_array, integer
+from ._validation import float_array, integer, label_array
 from .boxes import as_boxes
-from .detection_losses import _index_array
 
 #: pycocotools' defaults: IoU 0.50:0.05:0.95, recall 0:0.01:1 (its linspace, to the bit).
 COCO_IOU_THRESHOLDS = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
@@ -108,7 +107,7 @@ def _ids(x, name: str, n: int) -> np.ndarray:
     """Non-negative integer ids (labels, image indices), one per box."""
     if np.size(x) == 0 and n == 0:
         return np.zeros(0, dtype=np.int64)
-    return _index_array(x, name, n, _INT64_MAX)
+    return label_array(x, name, n, bound=_INT64_MAX)
 
 
 def _array_part(part, name: str, detections: bool) -> tuple[np.ndarray, ...]:
@@ -324,28 +323,30 @@ def _accumulate_one(outcome: np.ndarray, category: np.ndarray, positives: np.nda
     """Precision (T, R, K) and recall (T, K) of one area range and detection limit.
 
     ``outcome`` (T, N) holds the detections of every category, grouped by category and by
-    decreasing score inside (pycocotools' order), ``category`` (N,) their category, ``positives``
-    (K,) the number of non-ignored ground truths per category. A segment is one (threshold,
-    category); ignored detections are dropped (they repeat the point before them, which changes
-    neither a maximum nor the last recall).
+    decreasing score inside (pycocotools' order), ``category`` (N,) their category (sorted),
+    ``positives`` (K,) the non-ignored ground truths per category. pycocotools' interpolated
+    precision at recall threshold r is the largest precision at any point of recall >= r (0 when
+    none). That largest precision is always reached at a true positive (a false positive repeats
+    the recall before it at a lower precision, an ignored detection repeats the point before it),
+    so only the true positives are visited, their precision ``tp / (fp + tp + eps)`` computed from
+    the running counts exactly as pycocotools computes it.
     """
-    T, n = outcome.shape
+    T = outcome.shape[0]
     K, R = positives.shape[0], recall_thresholds.shape[0]
-    flat = outcome.ravel()
-    idx = np.flatnonzero(flat != int(_coco.Outcome.IGNORED))
-    seg = (idx // n) * K + category[idx % n] if n else idx
-    live = positives[seg % K] > 0
-    idx, seg = idx[live], seg[live]
-    hit = flat[idx] == int(_coco.Outcome.TRUE_POSITIVE)
+    first = np.searchsorted(category, np.arange(K))  # each category's first column
+    counted = np.cumsum(outcome != _coco.Outcome.IGNORED, axis=1, dtype=np.int64)
+    before = np.zeros((T, K), dtype=np.int64)  # counted detections before each category's columns
+    before[:, first > 0] = counted[:, first[first > 0] - 1]
+    t, col = np.nonzero(outcome == _coco.Outcome.TRUE_POSITIVE)  # by threshold, then column
+    k = category[col]
+    seg = t * K + k
     starts = _runs(seg)
     lengths = np.diff(np.append(starts, seg.shape[0]))
-    hits = np.cumsum(hit)
-    tp = hits - np.repeat(hits[starts] - hit[starts], lengths)
+    tp = np.arange(1, seg.shape[0] + 1) - np.repeat(starts, lengths)
     tp_sum = tp.astype(np.float64)
-    fp_sum = (np.arange(seg.shape[0]) - np.repeat(starts, lengths) + 1 - tp).astype(np.float64)
-    rc = tp_sum / positives[seg % K]
+    fp_sum = (counted[t, col] - before[t, k] - tp).astype(np.float64)
+    rc = tp_sum / positives[k]
     pr = tp_sum / (fp_sum + tp_sum + np.spacing(1))
-    # precision at recall threshold r: the best precision at any recall >= r (0 when none)
     block = seg * R + np.searchsorted(recall_thresholds, rc, side="right") - 1
     firsts = _runs(block)
     best = np.zeros(T * K * R)
