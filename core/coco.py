@@ -23,9 +23,8 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _coco
-from ._validation import float_array, integer
+from ._validation import float_array, integer, label_array
 from .boxes import as_boxes
-from .detection_losses import _index_array
 
 #: pycocotools' defaults: IoU 0.50:0.05:0.95, recall 0:0.01:1 (its linspace, to the bit).
 COCO_IOU_THRESHOLDS = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
@@ -108,7 +107,7 @@ def _ids(x, name: str, n: int) -> np.ndarray:
     """Non-negative integer ids (labels, image indices), one per box."""
     if np.size(x) == 0 and n == 0:
         return np.zeros(0, dtype=np.int64)
-    return _index_array(x, name, n, _INT64_MAX)
+    return label_array(x, name, n, bound=_INT64_MAX)
 
 
 def _array_part(part, name: str, detections: bool) -> tuple[np.ndarray, ...]:

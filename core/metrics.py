@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from . import _metrics
-from ._validation import float_array, real_number
+from ._validation import float_array, label_array, real_number
 
 _UNIT = np.empty(0)  # "no weights" / "no curve output" for the kernel
 _DEFAULT_POS_LABELS = ([0, 1], [-1, 1], [0], [-1], [1])
@@ -32,26 +32,6 @@ class UndefinedMetricWarning(UserWarning):
 
 def _scores(scores) -> np.ndarray:
     return float_array(scores, "scores", ndim=1)
-
-
-def _labels(labels, n: int) -> np.ndarray:
-    """Validate class labels aligned with ``n`` scores; strings in an object array (a pandas
-    column) are taken as strings."""
-    arr = np.asarray(labels)
-    if arr.dtype == object and arr.size and all(isinstance(v, str) for v in arr.flat):
-        arr = arr.astype(str)
-    if arr.dtype.kind not in "biufUS":
-        raise TypeError(f"labels must be bool, integer, float or string class labels, got dtype {arr.dtype}")
-    if arr.ndim != 1:
-        raise ValueError(f"labels must be 1-D, got shape {arr.shape}")
-    if arr.shape[0] != n:
-        raise ValueError(f"labels and scores must have the same length, got {arr.shape[0]} and {n}")
-    if arr.dtype.kind == "f":
-        if not np.isfinite(arr).all():
-            raise ValueError("labels contains NaN or infinity")
-        if (arr != np.round(arr)).any():
-            raise ValueError("labels must be class labels; got non-integer (continuous) values")
-    return arr
 
 
 def _weights(sample_weight, n: int) -> np.ndarray | None:
@@ -67,7 +47,7 @@ def _weights(sample_weight, n: int) -> np.ndarray | None:
 
 def _inputs(labels, scores, sample_weight):
     s = _scores(scores)
-    return _labels(labels, s.shape[0]), s, _weights(sample_weight, s.shape[0])
+    return label_array(labels, "labels", s.shape[0], kinds="biufUS", like=" like scores"), s, _weights(sample_weight, s.shape[0])
 
 
 def _split(is_pos: np.ndarray, scores: np.ndarray, weights: np.ndarray | None):

@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _wbf
-from ._validation import choice, float_array, real_number
+from ._validation import choice, float_array, label_array, real_number
 from .boxes import as_boxes
-from .detection_losses import _index_array
 
 CONF_TYPES = ("avg", "max", "box_and_model_avg", "absent_model_aware_avg")
 
@@ -37,7 +36,7 @@ def _models(boxes_list, scores_list, labels_list, weights) -> tuple[list[tuple[n
         s = float_array(scores_list[t], f"scores_list[{t}]", ndim=1) if n else np.zeros(0)
         if s.shape[0] != n:
             raise ValueError(f"scores_list[{t}] must have one score per box: {s.shape[0]} for {n} boxes")
-        labels = _index_array(labels_list[t], f"labels_list[{t}]", n, np.iinfo(np.int64).max) if n else \
+        labels = label_array(labels_list[t], f"labels_list[{t}]", n, bound=np.iinfo(np.int64).max) if n else \
             np.zeros(0, np.int64)
         rows.append((b.astype(np.float64), s, labels, np.full(n, t)))
     return rows, w

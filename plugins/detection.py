@@ -9,7 +9,7 @@ import numpy as np
 from shouxie import core
 from shouxie.core.detection_losses import YOLOV3_ANCHOR_MASKS, YOLOV3_STRIDES
 
-from ._optional import require
+from ._optional import TORCH_INSTALL, TORCHVISION_INSTALL, require
 from .hookspecs import hookimpl
 
 # --------------------------------------------------------------------------------------- data
@@ -364,7 +364,7 @@ def numpy_soft_nms(boxes, scores, method: str = "gaussian", sigma: float = 0.5, 
 def torch_sigmoid_focal_loss(logits, targets, alpha: float = 0.25, gamma: float = 2.0,
                              reduction: str = "mean") -> dict:
     """Reference: torchvision's ``sigmoid_focal_loss`` formula written in torch (no torchvision needed)."""
-    torch = require("torch", needed_by="ref.torch_sigmoid_focal_loss", install="pip install torch==2.13.0")
+    torch = require("torch", needed_by="ref.torch_sigmoid_focal_loss", install=TORCH_INSTALL)
     x, t = torch.as_tensor(np.asarray(logits)), torch.as_tensor(np.asarray(targets))
     p = torch.sigmoid(x)
     loss = torch.nn.functional.binary_cross_entropy_with_logits(x, t, reduction="none")
@@ -377,9 +377,8 @@ def torch_sigmoid_focal_loss(logits, targets, alpha: float = 0.25, gamma: float 
 
 
 def _torchvision():
-    ops = require("torchvision.ops", needed_by="this reference op",
-                  install="pip install torch==2.14.1 torchvision==0.29.1")
-    return require("torch", needed_by="torchvision", install="pip install torch"), ops
+    ops = require("torchvision.ops", needed_by="this reference op", install=TORCHVISION_INSTALL)
+    return require("torch", needed_by="torchvision", install=TORCH_INSTALL), ops
 
 
 def torchvision_box_iou(boxes1, boxes2) -> dict:
