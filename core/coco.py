@@ -158,7 +158,7 @@ def _array_side(x, name: str, detections: bool) -> list[np.ndarray]:
 def _from_arrays(gt, dt) -> tuple[_Side, _Side, np.ndarray]:
     if isinstance(gt, dict) != isinstance(dt, dict):
         raise ValueError("gt and dt must both be flat dicts (with 'image_index') or both per-image lists")
-    if not isinstance(gt, dict) and isinstance(dt, (list, tuple)) and len(gt) != len(dt):
+    if all(isinstance(x, (list, tuple)) for x in (gt, dt)) and len(gt) != len(dt):
         raise ValueError(f"gt and dt must list the same images: {len(gt)} and {len(dt)} entries")
     g, d = _array_side(gt, "gt", False), _array_side(dt, "dt", True)
     images = np.unique(np.concatenate([g[0], d[0]]))
