@@ -275,6 +275,10 @@ def test_bad_input_names_what_and_where():
         coco_evaluate(gts, [{**dts[0], "scores": dts[0]["scores"][:-1]}] + dts[1:])
     with pytest.raises(ValueError, match="iou_thresholds"):
         coco_evaluate(gts, dts, iou_thresholds=[0.5, 1.5])
+    with pytest.raises(ValueError, match="gt must be a per-image list"):
+        coco_evaluate(5, dts)
+    with pytest.raises(ValueError, match="both be flat dicts"):
+        coco_evaluate({"boxes": np.zeros((0, 4)), "labels": [], "image_index": []}, dts)
 
 
 def test_plugin_ops_agree_with_the_references_on_nms_output(tmp_path):

@@ -101,6 +101,8 @@ def test_empty_and_bad_input():
         weighted_boxes_fusion(bad, s, lab)
     with pytest.raises(ValueError, match="weights must have one entry per model"):
         weighted_boxes_fusion(b, s, lab, weights=[1, 2, 3])
+    with pytest.raises(ValueError, match="weights must be positive"):
+        weighted_boxes_fusion(b, s, lab, weights=[1, 0])
     with pytest.raises(ValueError, match="conf_type"):
         weighted_boxes_fusion(b, s, lab, conf_type="median")
     with pytest.raises(ValueError, match="must be lists"):
