@@ -331,20 +331,21 @@ def _accumulate_one(outcome: np.ndarray, category: np.ndarray, positives: np.nda
     so only the true positives are visited, their precision ``tp / (fp + tp + eps)`` computed from
     the running counts exactly as pycocotools computes it.
     """
-    T = outcome.shape[0]
+    T, n = outcome.shape
     K, R = positives.shape[0], recall_thresholds.shape[0]
-    first = np.searchsorted(category, np.arange(K))  # each category's first column
-    counted = np.cumsum(outcome != _coco.Outcome.IGNORED, axis=1, dtype=np.int64)
-    before = np.zeros((T, K), dtype=np.int64)  # counted detections before each category's columns
-    before[:, first > 0] = counted[:, first[first > 0] - 1]
-    t, col = np.nonzero(outcome == _coco.Outcome.TRUE_POSITIVE)  # by threshold, then column
+    flat = outcome.reshape(-1)
+    counted = np.flatnonzero(flat != _coco.Outcome.IGNORED)  # flat positions, by threshold then column
+    hit = np.flatnonzero(flat[counted] == _coco.Outcome.TRUE_POSITIVE)  # positions in `counted`
+    t, col = np.divmod(counted[hit], n) if n else (hit, hit)
     k = category[col]
     seg = t * K + k
+    # detections counted (not ignored) up to each true positive, from its category's first column
+    seg_start = np.searchsorted(counted, t * n + np.searchsorted(category, np.arange(K))[k])
     starts = _runs(seg)
     lengths = np.diff(np.append(starts, seg.shape[0]))
     tp = np.arange(1, seg.shape[0] + 1) - np.repeat(starts, lengths)
     tp_sum = tp.astype(np.float64)
-    fp_sum = (counted[t, col] - before[t, k] - tp).astype(np.float64)
+    fp_sum = (hit - seg_start + 1 - tp).astype(np.float64)
     rc = tp_sum / positives[k]
     pr = tp_sum / (fp_sum + tp_sum + np.spacing(1))
     block = seg * R + np.searchsorted(recall_thresholds, rc, side="right") - 1
@@ -371,14 +372,17 @@ def _accumulate(g: _Side, d_order_category: np.ndarray, scores: np.ndarray, rank
     recall = np.empty((T, K, A, M))
     # pycocotools' order: per category by decreasing score, ties by image then rank in the image
     by_score = np.lexsort((-scores, d_order_category))
+    category, rank = d_order_category[by_score], rank[by_score]
+    within = [None if max_det > rank.max(initial=-1) else np.flatnonzero(rank < max_det) for max_det in max_dets]
     not_crowd = g.extra == 0
     for a, (lo, hi) in enumerate(area_ranges):
         inside = not_crowd & (g.area >= lo) & (g.area <= hi)
         positives = np.bincount(g.category[inside], minlength=K)
-        for m, max_det in enumerate(max_dets):
-            sel = by_score[rank[by_score] < max_det]
+        outcome = status[a][:, by_score]
+        for m, cols in enumerate(within):
             precision[:, :, :, a, m], recall[:, :, a, m] = _accumulate_one(
-                status[a][:, sel], d_order_category[sel], positives, recall_thresholds)
+                outcome if cols is None else outcome[:, cols], category if cols is None else category[cols],
+                positives, recall_thresholds)
     return precision, recall
 
 
