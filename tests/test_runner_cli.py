@@ -598,6 +598,8 @@ BOMB = "".join([f"{a}: &{a} [{', '.join([f'*{b}'] * 9)}]\n" for a, b in zip("bcd
     ("name: loop\nsteps: &s [*s]\n", "refers to a node that contains it"),
     ("name: deep\nsteps: " + "[" * 5000 + "]" * 5000 + "\n", "nests deeper than 64 levels"),
     ("name: deep\nsteps:\n" + "".join("  " * i + "- \n" for i in range(1, 80)), "nests deeper than 64"),
+    ("a0: &a0 [1]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 2000))  # deep by aliases
+     + "name: deep\nsteps: [*a1999]\n", "nests deeper than 64 levels"),
 ])
 def test_alias_bombs_and_deep_nesting_are_refused_at_once(env, capsys, text, message):
     Path("y.yaml").write_text(text)
