@@ -713,3 +713,16 @@ def test_sigkill_then_resume_loses_and_duplicates_nothing(env):
     runs, rows = _index("out")
     assert [(status, n, total) for _, status, n, total, _ in runs] == [("finished", 80, 80)]
     assert rows[runs[0][0]] == 80
+
+
+def test_resume_refuses_a_results_file_it_did_not_write_and_leaves_it_alone(env, capsys):
+    cfg = chained("r.yaml", "refuse", 3, 'op: t.quick, params: {k: "${k}"}')
+    assert shouxie("run", cfg, "--out", "out", "--quiet") == 0
+    results = run_dirs("out")[0] / "results.jsonl"
+    lines = results.read_text().splitlines()
+    for bad, message in (("{not json", "line 2 is not valid JSON"), ('{"step": "a"}', "line 2: not a record")):
+        text = "\n".join([lines[0], bad, *lines[1:]]) + "\n"
+        results.write_text(text)
+        assert shouxie("run", "--resume", results.parent, "--quiet") == 4
+        assert message in capsys.readouterr().err
+        assert results.read_text() == text
