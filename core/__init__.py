@@ -1,4 +1,8 @@
 """shouxie.core: the algorithms, as validated Python wrappers around compiled kernels."""
+# First: the compiled variant of each hot kernel family for this CPU (core/_dispatch.py).
+from ._dispatch import cpu_info, install as _install_kernels
+
+_install_kernels()
 # Detection: box overlaps, non-maximum suppression, detection losses.
 from .boxes import box_iou, complete_box_iou, distance_box_iou, generalized_box_iou
 from .coco import COCOEvalResult, coco_evaluate
@@ -27,6 +31,7 @@ from .resize import resize_bilinear
 from .huffman import HuffmanCode, compress, decompress, entropy_bits
 
 __all__ = [
+    "cpu_info",
     # detection
     "box_iou", "generalized_box_iou", "distance_box_iou", "complete_box_iou",
     "nms", "batched_nms", "nms_detections", "soft_nms",

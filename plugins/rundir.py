@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from shouxie.core import cpu_info
 from shouxie.engine.records import Record
 from shouxie.engine.run import Run, Summary
 from shouxie.engine.rundir import ENV, LOG
@@ -68,7 +69,8 @@ def thread_settings() -> dict[str, Any]:
 
 
 def environment() -> dict[str, Any]:
-    """Python, numpy and shouxie versions, the CPU, thread settings and the git commit."""
+    """Python, numpy and shouxie versions, the CPU and the kernel variants run on it
+    (``shouxie.core.cpu_info()``), thread settings and the git commit."""
     return {
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
@@ -77,6 +79,7 @@ def environment() -> dict[str, Any]:
         "shouxie": _version("shouxie"),
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
+        "kernels": cpu_info(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "threads": thread_settings(),
         "git_commit": _git_commit(),

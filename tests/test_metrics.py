@@ -294,6 +294,8 @@ def test_plugin_ops_agree_with_their_sklearn_references(pm):
     for ours, ref in [("metrics.auc", "ref.sklearn_roc_auc"),
                       ("metrics.average_precision", "ref.sklearn_average_precision")]:
         assert ops.get(ours)(**args) == pytest.approx(ops.get(ref)(**args), abs=1e-12)
+    assert ops.get("metrics.auc")(**args, max_fpr=0.1) == pytest.approx(
+        ops.get("ref.sklearn_roc_auc")(**args, max_fpr=0.1), abs=1e-12)
     for ours, ref in [("metrics.roc_curve", "ref.sklearn_roc_curve"),
                       ("metrics.precision_recall_curve", "ref.sklearn_precision_recall_curve")]:
         got, want = ops.get(ours)(**args), ops.get(ref)(**args)

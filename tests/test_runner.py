@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from shouxie.core import cpu_info
 from shouxie.plugins import hookimpl
 from shouxie.runner import ConfigError, main, run_config
 
@@ -42,6 +43,7 @@ def test_run_directory_holds_config_env_and_records(write_config, tmp_path, pm):
     assert saved["repeat"] == 3 and saved["sweep"] == {"n": [10, 20]} and saved["steps"][1]["op"] == "detection.box_iou"
     env = json.loads((run_dir / "env.json").read_text())
     assert {"python", "numpy", "shouxie", "cpu", "git_commit"} <= set(env)
+    assert env["kernels"] == cpu_info()   # the compiled kernel variants the numbers came from
     records = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
     assert len(records) == 4
     required = {"experiment", "run_id", "point", "step", "op", "plugin", "status", "error", "time_s",

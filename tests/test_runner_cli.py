@@ -598,6 +598,8 @@ BOMB = "".join([f"{a}: &{a} [{', '.join([f'*{b}'] * 9)}]\n" for a, b in zip("bcd
     ("name: loop\nsteps: &s [*s]\n", "refers to a node that contains it"),
     ("name: deep\nsteps: " + "[" * 5000 + "]" * 5000 + "\n", "nests deeper than 64 levels"),
     ("name: deep\nsteps:\n" + "".join("  " * i + "- \n" for i in range(1, 80)), "nests deeper than 64"),
+    ("a0: &a0 [1]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 2000))  # deep by aliases
+     + "name: deep\nsteps: [*a1999]\n", "nests deeper than 64 levels"),
 ])
 def test_alias_bombs_and_deep_nesting_are_refused_at_once(env, capsys, text, message):
     Path("y.yaml").write_text(text)
@@ -711,3 +713,16 @@ def test_sigkill_then_resume_loses_and_duplicates_nothing(env):
     runs, rows = _index("out")
     assert [(status, n, total) for _, status, n, total, _ in runs] == [("finished", 80, 80)]
     assert rows[runs[0][0]] == 80
+
+
+def test_resume_refuses_a_results_file_it_did_not_write_and_leaves_it_alone(env, capsys):
+    cfg = chained("r.yaml", "refuse", 3, 'op: t.quick, params: {k: "${k}"}')
+    assert shouxie("run", cfg, "--out", "out", "--quiet") == 0
+    results = run_dirs("out")[0] / "results.jsonl"
+    lines = results.read_text().splitlines()
+    for bad, message in (("{not json", "line 2 is not valid JSON"), ('{"step": "a"}', "line 2: not a record")):
+        text = "\n".join([lines[0], bad, *lines[1:]]) + "\n"
+        results.write_text(text)
+        assert shouxie("run", "--resume", results.parent, "--quiet") == 4
+        assert message in capsys.readouterr().err
+        assert results.read_text() == text
