@@ -15,6 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from shouxie.engine.compare import agreement, difference
 from shouxie.engine.config import BUILTIN_VARIABLES, MAX_NAME, MAX_POINTS, Config, Step, config_plugins, validate
@@ -25,7 +26,8 @@ from shouxie.engine.params import StepFailed, resolve
 from shouxie.engine.plan import Point, plan
 from shouxie.engine.point import Job, PointTask, describe, metrics_of, run_point
 from shouxie.engine.records import FINISHED, Record, Status, load_records
-from shouxie.engine.run import (EXIT_FAILED_RECORDS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Run, execute,
+from shouxie.engine import run as engine_run
+from shouxie.engine.run import (EXIT_FAILED_RECORDS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Observers, Run,
                                 new_run, resume_run)
 from shouxie.engine.rundir import CONFIG, RunDir, UnsafeRunDir
 from shouxie.engine.source import MAX_DEPTH, MAX_NODES, ConfigError, Source, load_source, parse_source
@@ -50,6 +52,13 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- library entry point
+def execute(config: Config, registry: OpRegistry, pm: Observers, **options: Any) -> Run:
+    """:func:`shouxie.engine.run.execute`, whose workers build their registries with the plugin
+    manager (``load_registry=registry_for``) unless told otherwise."""
+    options.setdefault("load_registry", registry_for)
+    return engine_run.execute(config, registry, pm, **options)
+
+
 def prepare(path: str | Path, pm: PluginManager, *, overrides: Sequence[str] = (),
             sweeps: Sequence[str] = (), plugins: Sequence[str] = ()) -> tuple[Config, OpRegistry]:
     """Load a config, apply command-line overrides, load its plugins and validate it."""
@@ -82,8 +91,8 @@ def run_config(path: str | Path, *, out: str | Path = "runs", pm: PluginManager 
     options = {"quiet": quiet, "plugins": tuple(plugins)}
     run = resume_run(resume, config, options=options) if resume is not None else None
     try:
-        return execute(config, registry, pm, load_registry=registry_for, out=out, source=str(path),
-                       run=run, fail_fast=fail_fast, options=options)
+        return execute(config, registry, pm, out=out, source=str(path), run=run, fail_fast=fail_fast,
+                       options=options)
     except UnsafeRunDir as exc:
         raise ConfigError(str(exc), path=("name",), source=str(path)) from None
 

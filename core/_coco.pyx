@@ -44,7 +44,7 @@ cdef void _match_group(
     Py_ssize_t n, const double[:, ::1] dt_boxes, const double[::1] dt_area, const double[:, ::1] gt_boxes,
     const double[::1] gt_area, const unsigned char[::1] gt_crowd, const unsigned char[::1] gt_counted,
     const Py_ssize_t[:, ::1] groups, const Py_ssize_t[::1] iou_offset, const double[::1] thresholds,
-    const double[:, ::1] area_ranges, double[::1] iou, Py_ssize_t[::1] gt_order,
+    const double[:, ::1] area_ranges, const Py_ssize_t[::1] column, double[::1] iou, Py_ssize_t[::1] gt_order,
     unsigned char[::1] gt_ignore, unsigned char[::1] gt_matched, signed char[:, :, ::1] status,
 ) noexcept nogil:
     cdef Py_ssize_t d0 = groups[n, 0], g0 = groups[n, 2]
@@ -95,7 +95,7 @@ cdef void _match_group(
                         s = IGNORED if gt_ignore[g0 + m] else TRUE_POSITIVE
                     else:  # pycocotools stores the gt's id 0 as "no match"
                         s = IGNORED if gt_ignore[g0 + m] or outside else FALSE_POSITIVE
-                status[a, t, d0 + d] = s
+                status[a, t, column[d0 + d]] = s
 
 
 def match(
@@ -109,14 +109,15 @@ def match(
     const Py_ssize_t[::1] iou_offset,   # IN (N,) start of each group's D x G block in iou
     const double[::1] thresholds,       # IN (T,) min(t, 1 - 1e-10)
     const double[:, ::1] area_ranges,   # IN (A, 2) closed [lo, hi]
+    const Py_ssize_t[::1] column,       # IN (D,) where each detection's outcome goes in status
     double[::1] iou,                    # SCRATCH (sum of D x G over groups,)
     Py_ssize_t[::1] gt_order,           # SCRATCH (G,)
     unsigned char[::1] gt_ignore,       # SCRATCH (G,)
     unsigned char[::1] gt_matched,      # SCRATCH (G,)
-    signed char[:, :, ::1] status,      # OUT (A, T, D) FALSE_POSITIVE, TRUE_POSITIVE or IGNORED
+    signed char[:, :, ::1] status,      # OUT (A, T, D) FALSE_POSITIVE, TRUE_POSITIVE or IGNORED, by column
 ):
     cdef Py_ssize_t n
     with nogil:
         for n in prange(groups.shape[0], schedule="dynamic", chunksize=64):
             _match_group(n, dt_boxes, dt_area, gt_boxes, gt_area, gt_crowd, gt_counted, groups, iou_offset,
-                         thresholds, area_ranges, iou, gt_order, gt_ignore, gt_matched, status)
+                         thresholds, area_ranges, column, iou, gt_order, gt_ignore, gt_matched, status)

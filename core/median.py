@@ -16,8 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _median
-from ._image import IMAGE_DTYPES, as_image, channels_of
-from ._validation import choice, integer, real_number
+from ._validation import IMAGE_DTYPES, as_image, channels_of, choice, integer, real_number
 
 #: border name -> ``numpy.pad`` mode giving the source index of every padded index.
 BORDERS = {

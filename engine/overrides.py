@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
-from .source import ConfigError, Source, did_you_mean, format_path
+from .source import ConfigError, Source, did_you_mean, format_path, parse_source
 
 
 def _split_assignment(text: str, option: str) -> tuple[str, str]:
@@ -19,10 +17,11 @@ def _split_assignment(text: str, option: str) -> tuple[str, str]:
 
 
 def _yaml_value(text: str, option: str) -> Any:
+    """A value given on the command line, read like a config (safe loader, same limits)."""
     try:
-        return yaml.safe_load(text) if text.strip() else ""
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid {option} value: {getattr(exc, 'problem', None) or exc}",
+        return parse_source(text, f"command line ({option})").data if text.strip() else ""
+    except ConfigError as exc:
+        raise ConfigError(f"invalid {option} value: {exc.message.removeprefix('invalid YAML: ')}",
                           source="command line") from None
 
 

@@ -76,7 +76,9 @@ class Source:
         return ConfigError(message, path=key, source=self.name)
 
 
+# --------------------------------------------------------------------------- typed fields of a mapping
 def reject_unknown(src: Source, mapping: dict[Any, Any], allowed: set[str], path: KeyPath) -> None:
+    """Every key of ``mapping`` is one of ``allowed``; else an error with a did-you-mean."""
     for key in mapping:
         if key not in allowed:
             raise src.error(f"unknown key {key!r}{did_you_mean(key, sorted(allowed))}; expected one of "
@@ -84,7 +86,8 @@ def reject_unknown(src: Source, mapping: dict[Any, Any], allowed: set[str], path
 
 
 def int_field(src: Source, data: dict[str, Any], key: str, default: int | None, low: int,
-               path: KeyPath = ()) -> Any:
+              path: KeyPath = ()) -> Any:
+    """``data[key]`` (or ``default``): an integer >= ``low``; ``None`` when both are absent."""
     value = data.get(key, default)
     if value is None and default is None:
         return None
@@ -94,7 +97,7 @@ def int_field(src: Source, data: dict[str, Any], key: str, default: int | None, 
 
 
 def float_field(src: Source, data: dict[str, Any], key: str, default: float | None,
-                 path: KeyPath = ()) -> Any:
+                path: KeyPath = ()) -> Any:
     """A number >= 0; strings such as ``1e-5`` (which YAML 1.1 reads as text) are accepted."""
     value: Any = data.get(key, default)
     if value is None and default is None:
@@ -110,6 +113,7 @@ def float_field(src: Source, data: dict[str, Any], key: str, default: float | No
     return number
 
 
+# --------------------------------------------------------------------------- YAML
 def _children(node: yaml.Node) -> list[yaml.Node]:
     """The key and value nodes of a mapping, the items of a sequence."""
     if isinstance(node, yaml.MappingNode):
@@ -122,29 +126,37 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 def check_size(node: yaml.Node, name: str) -> None:
     """Refuse a document that nests deeper than ``MAX_DEPTH`` or expands to over ``MAX_NODES``.
 
-    Sizes are counted once per distinct node (memoised), so the check itself is linear in the
-    text even when aliases make the expansion exponential; a recursive alias is refused too.
+    Each distinct node is measured once (its expanded size and height, memoised), so the check
+    is linear in the text even when aliases make the expansion exponential; an alias to a node
+    that contains it is refused too.
     """
-    sizes: dict[int, int] = {}
+    measured: dict[int, tuple[int, int]] = {}
+    active: set[int] = set()
 
-    def size(n: yaml.Node, depth: int, line: int) -> int:
-        if id(n) in sizes:
-            if sizes[id(n)] < 0:
-                raise ConfigError("a YAML alias refers to a node that contains it", source=name, line=line)
-            return sizes[id(n)]
+    def refuse(message: str, n: yaml.Node) -> ConfigError:
+        return ConfigError(message, source=name, line=n.start_mark.line + 1)
+
+    def measure(n: yaml.Node, depth: int) -> tuple[int, int]:
         if depth > MAX_DEPTH:
-            raise ConfigError(f"the config nests deeper than {MAX_DEPTH} levels", source=name, line=line)
-        sizes[id(n)] = -1
-        total = 1
-        for child in _children(n):
-            total += size(child, depth + 1, child.start_mark.line + 1)
-            if total > MAX_NODES:
-                raise ConfigError(f"the config expands to more than {MAX_NODES:,} values (YAML aliases "
-                                  "repeat what they name); refusing it", source=name, line=line)
-        sizes[id(n)] = total
-        return total
+            raise refuse(f"the config nests deeper than {MAX_DEPTH} levels", n)
+        if id(n) in active:
+            raise refuse("a YAML alias refers to a node that contains it", n)
+        if id(n) not in measured:
+            active.add(id(n))
+            size, height = 1, 0
+            for child in _children(n):
+                child_size, child_height = measure(child, depth + 1)
+                size, height = size + child_size, max(height, child_height + 1)
+                if size > MAX_NODES:
+                    raise refuse(f"the config expands to more than {MAX_NODES:,} values (YAML aliases "
+                                 "repeat what they name); refusing it", n)
+            active.discard(id(n))
+            measured[id(n)] = size, height
+        if depth + measured[id(n)][1] > MAX_DEPTH:  # an alias can put a tall node deep down
+            raise refuse(f"the config nests deeper than {MAX_DEPTH} levels", n)
+        return measured[id(n)]
 
-    size(node, 0, node.start_mark.line + 1)
+    measure(node, 0)
 
 
 def _node_lines(node: yaml.Node, path: KeyPath, out: dict[KeyPath, int]) -> None:

@@ -100,3 +100,17 @@ def test_load_records_ignores_only_a_cut_last_line(tmp_path):
     path.write_text(line[:40] + "\n" + line + "\n")
     with pytest.raises(Exception, match="line 1 is not valid JSON"):
         records_module.load_records(path)
+
+
+@pytest.mark.parametrize("name", ["../x", "/tmp/shouxie-escape", "a/b", "..", "."])
+def test_run_dir_is_always_inside_out(tmp_path, name):
+    import datetime
+
+    from shouxie.engine.rundir import RunDir, UnsafeRunDir
+
+    with pytest.raises(UnsafeRunDir):
+        RunDir.create(tmp_path / "out", name, datetime.datetime(2026, 1, 2, 3, 4, 5))
+    assert not (tmp_path / "out").exists() and not Path("/tmp/shouxie-escape").exists()
+    made = RunDir.create(tmp_path / "out", "fine", datetime.datetime(2026, 1, 2, 3, 4, 5), "abcd1234")
+    assert made.path == tmp_path / "out" / "fine" / "20260102-030405-abcd1234" and made.path.is_dir()
+    assert made.run_id == "abcd1234" and made.out == tmp_path / "out"

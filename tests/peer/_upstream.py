@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from _pytest.mark.structures import Mark, ParameterSet
+import pytest
+
+ParameterSet = type(pytest.param(None))
 
 
 def load_installed_tests(package: str, filename: str, replace: dict) -> ModuleType:
@@ -62,7 +64,7 @@ def _test_functions(module: ModuleType):
 
 def _swap(value, swaps):
     if isinstance(value, ParameterSet):
-        return value._replace(values=tuple(_swap(v, swaps) for v in value.values))
+        return pytest.param(*(_swap(v, swaps) for v in value.values), marks=value.marks, id=value.id)
     if isinstance(value, (tuple, list)):
         return type(value)(_swap(v, swaps) for v in value)
     return next((new for old, new in swaps if value is old), value)
@@ -72,7 +74,7 @@ def _swap_mark(mark, swaps):
     if mark.name != "parametrize" or len(mark.args) < 2:
         return mark
     names, values, *rest = mark.args
-    return Mark(mark.name, (names, [_swap(v, swaps) for v in values], *rest), mark.kwargs, _ispytest=True)
+    return pytest.mark.parametrize(names, [_swap(v, swaps) for v in values], *rest, **mark.kwargs).mark
 
 
 def pick(module: ModuleType, names) -> dict:

@@ -66,6 +66,12 @@ def xp():
 
 
 @pytest.fixture
+def global_dtype():
+    """scikit-learn's dtype fixture at its default (SKLEARN_RUN_FLOAT32_TESTS unset: float64)."""
+    return np.float64
+
+
+@pytest.fixture
 def global_random_seed():
     """scikit-learn's seed fixture at its default (SKLEARN_TESTS_GLOBAL_RANDOM_SEED unset: 42)."""
     return 42

@@ -52,8 +52,7 @@ PEER_XFAIL = {
     "test_roc_curve_toydata": (f"{WARNING}; {ONE_CLASS}; {MULTI}", (pytest.fail.Exception, ValueError)),
     "test_auc_score_non_binary_class": (ONE_CLASS, pytest.fail.Exception),
     "test_confusion_matrix_at_thresholds_multiclass_error[*]": (WORDING, AssertionError),
-    "test_confusion_matrix_at_thresholds_implicit_pos_label[*]": (
-        f"{WORDING}; string labels in an object array are a TypeError", (AssertionError, TypeError)),
+    "test_confusion_matrix_at_thresholds_implicit_pos_label[*]": (WORDING, AssertionError),
     "test_confusion_matrix_at_thresholds_implicit_bytes_pos_label[*]": (
         "bytes labels are accepted (scikit-learn refuses them with TypeError); here without pos_label, "
         "so shouxie's ValueError asks for one", ValueError),
@@ -61,5 +60,4 @@ PEER_XFAIL = {
     "test_average_precision_score_binary_pos_label_errors": (WORDING, AssertionError),
     "test_average_precision_score_multilabel_pos_label_errors": (MULTI, Unsupported),
     "test_average_precision_score_multiclass_pos_label_errors": (MULTI, Unsupported),
-    "test_partial_roc_auc_score": ("roc_auc_score(max_fpr=...), the standardised partial AUC", Unsupported),
 }
