@@ -413,6 +413,8 @@ def test_dense_ranks_nan_and_lengths():
 @pytest.fixture
 def narrow_types(monkeypatch):
     """The dtypes the float64 rank path filtered (it spies on ``median._filter``)."""
+    if max(_median.NETWORK_SIDES) < median.NARROW_KSIZE:
+        pytest.skip("no float64 rank path: this CPU variant has no generated networks")
     seen, filter_ = [], median._filter
 
     def spy(flat, *args):
@@ -489,7 +491,7 @@ def test_generated_networks_on_binary_images(dtype, ksize):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("ksize", [WIDE_SIDES[0], WIDE_SIDES[-1]])
+@pytest.mark.parametrize("ksize", sorted({WIDE_SIDES[0], WIDE_SIDES[-1]}) if WIDE_SIDES else [])
 @pytest.mark.parametrize("where", [(0, 0), (10, 39), (5, 17), (0, 39)])
 def test_generated_networks_reject_nan(dtype, ksize, where):
     image = np.zeros((11, 40), dtype)
