@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import as_array
+
 #: The pixel types every image kernel accepts.
 IMAGE_DTYPES = tuple(np.dtype(t) for t in (np.uint8, np.uint16, np.int16, np.float32, np.float64))
 
@@ -14,9 +16,7 @@ def as_image(x, name: str) -> np.ndarray:
     native order); anything else is a ``TypeError`` (convert explicitly: no silent change of
     pixel type). Views of any strides, negative ones included, are copied to contiguous memory.
     """
-    arr = np.asarray(x)
-    if not arr.dtype.isnative:   # byte-swapped data (e.g. read from a big-endian file)
-        arr = arr.astype(arr.dtype.newbyteorder("="))
+    arr = as_array(x, name)
     if arr.dtype not in IMAGE_DTYPES:
         names = ", ".join(str(t) for t in IMAGE_DTYPES)
         raise TypeError(f"{name} must have dtype {names}; got {arr.dtype}")

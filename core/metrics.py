@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 from . import _metrics
-from ._validation import float_array
+from ._validation import as_array, float_array
 
 _UNIT = np.empty(0)  # "no weights" / "no curve output" for the kernel
 _DEFAULT_POS_LABELS = ([0, 1], [-1, 1], [0], [-1], [1])
@@ -35,7 +35,7 @@ def _scores(scores) -> np.ndarray:
 
 def _labels(labels, n: int) -> np.ndarray:
     """Validate class labels aligned with ``n`` scores."""
-    arr = np.asarray(labels)
+    arr = as_array(labels, "labels")
     if arr.dtype.kind not in "biufUS":
         raise TypeError(f"labels must be bool, integer, float or string class labels, got dtype {arr.dtype}")
     if arr.ndim != 1:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _nms
-from ._validation import choice, common_float_dtype, float_array, real_number
+from ._validation import as_array, choice, common_float_dtype, float_array, real_number
 from .boxes import as_boxes
 
 SOFT_NMS_METHODS = {"gaussian": 0, "linear": 1, "hard": None}  # kernel codes; "hard" is plain NMS
@@ -95,7 +95,7 @@ def nms(boxes, scores, iou_threshold: float) -> np.ndarray:
 
 
 def _classes(classes, n: int) -> np.ndarray:
-    c = np.asarray(classes)
+    c = as_array(classes, "classes")
     if c.dtype.kind not in "biuf":
         raise TypeError(f"classes must be an integer array, got dtype {c.dtype}")
     if c.ndim != 1 or c.shape[0] != n:
