@@ -1,9 +1,15 @@
 """shouxie.core: the algorithms, as validated Python wrappers around compiled kernels."""
+# First: the compiled variant of each hot kernel family for this CPU (core/_dispatch.py).
+from ._dispatch import cpu_info, install as _install_kernels
+
+_install_kernels()
 # Detection: box overlaps, non-maximum suppression, detection losses.
 from .boxes import box_iou, complete_box_iou, distance_box_iou, generalized_box_iou
+from .coco import COCOEvalResult, coco_evaluate
 from .detection_losses import (focal_bias_init, sigmoid_focal_loss, sigmoid_focal_loss_grad,
                                yolov3_loss, yolov3_targets)
 from .nms import batched_nms, nms, nms_detections, soft_nms
+from .wbf import weighted_boxes_fusion
 # Learning and metrics: ranking metrics, linear models, architecture arithmetic.
 from .arch import LayerField, receptive_field
 from .linear import GDResult, gradient_descent, least_squares
@@ -25,10 +31,12 @@ from .resize import resize_bilinear
 from .huffman import HuffmanCode, compress, decompress, entropy_bits
 
 __all__ = [
+    "cpu_info",
     # detection
     "box_iou", "generalized_box_iou", "distance_box_iou", "complete_box_iou",
     "nms", "batched_nms", "nms_detections", "soft_nms",
     "sigmoid_focal_loss", "sigmoid_focal_loss_grad", "focal_bias_init", "yolov3_targets", "yolov3_loss",
+    "coco_evaluate", "COCOEvalResult", "weighted_boxes_fusion",
     # learning and metrics
     "auc", "roc_curve", "precision_recall_curve", "average_precision",
     "least_squares", "gradient_descent", "GDResult", "receptive_field", "LayerField",

@@ -13,7 +13,7 @@ algorithm depends on the window and the dtype:
   so the compiler vectorises them; loops that would need too many run-time alias checks write
   through small local blocks instead. Larger k (``NETWORK_SIDES``) are generated at build time
   by ``tools/median_networks.py`` (pruned Batcher merges) and run on GCC vectors in
-  ``_median_wide.h``.
+  ``_median_wide_kernel.h`` (not in the baseline CPU variant: see CMakeLists.txt).
 * ``median_sliding``: larger windows.
 
   - uint8: Perreault & Hebert's constant-time filter. One 256-bin (16 coarse + 256 fine)
@@ -833,7 +833,7 @@ cdef extern from "_median_wide.h" nogil:
                         Py_ssize_t channels, uint64_t cval, uint64_t* buf, uint64_t* out0, uint64_t* out1)
 
 #: Window sides with a min/max network: 3, 5, 7 (hand-made, two rows at once) and the
-#: generated ones (core/_median_wide.h).
+#: generated ones (core/_median_wide.h; none in the baseline CPU variant).
 NETWORK_SIDES = (3, 5, 7) + tuple(k for k in range(9, 256, 2) if shx_has_network(k))
 
 

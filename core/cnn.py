@@ -20,13 +20,12 @@ except ImportError:  # pragma: no cover
     def threadpool_limits(**_):
         return contextlib.nullcontext()
 
-from ._validation import integer, real_number
+from ._validation import float_tensor, integer, real_number
 from .conv import conv2d_backward, conv2d_forward, max_pool2d_backward, max_pool2d_forward
 from .fusion import fuse_conv_bn
 from .layers import (batchnorm_backward, batchnorm_forward, dropout_backward, dropout_forward,
                      relu_backward, relu_forward, softmax_loss)
 from .optim import Adam
-from .tensors import float_tensor
 
 
 class SmallCNN:

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _conv, _pool
-from ._validation import allocation, common_float_dtype, integer
-from .tensors import float_tensor, forward_cache, gradient_like
+from ._validation import allocation, common_float_dtype, float_tensor, forward_cache, gradient_like, integer
 
 
 def pair(value, name: str, *, low: int) -> tuple[int, int]:

@@ -12,8 +12,9 @@ import math
 import numpy as np
 
 from . import _detection_losses
-from ._validation import (allocation, as_array, choice, common_float_dtype, float_array, integer, real_number,
+from ._validation import (allocation, choice, common_float_dtype, float_array, integer, label_array, real_number,
                           sequence)
+from .boxes import box_iou
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -158,9 +159,9 @@ def _yolo_ground_truth(gt_boxes, gt_classes, image_index, batch_size, num_classe
     if boxes.ndim != 2 or boxes.shape[1] != 4:
         raise ValueError(f"gt_boxes must have shape (G, 4), got {boxes.shape}")
     g = boxes.shape[0]
-    classes = _index_array(gt_classes, "gt_classes", g, num_classes)
+    classes = label_array(gt_classes, "gt_classes", g, bound=num_classes)
     images = (np.zeros(g, dtype=np.int64) if image_index is None
-              else _index_array(image_index, "image_index", g, batch_size))
+              else label_array(image_index, "image_index", g, bound=batch_size))
     wh = boxes[:, 2:] - boxes[:, :2]
     if (wh <= 0).any():
         raise ValueError("gt_boxes must have x2 > x1 and y2 > y1 (positive width and height)")
@@ -168,17 +169,6 @@ def _yolo_ground_truth(gt_boxes, gt_classes, image_index, batch_size, num_classe
     if ((centre < 0) | (centre > input_size)).any():
         raise ValueError(f"gt_boxes centres must lie inside the {input_size} x {input_size} input")
     return centre, wh, classes, images
-
-
-def _index_array(x, name: str, n: int, bound: int) -> np.ndarray:
-    arr = as_array(x, name)
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype}")
-    if arr.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), got {arr.shape}")
-    if n and (arr.min() < 0 or arr.max() >= bound):
-        raise ValueError(f"{name} values must lie in [0, {bound - 1}]")
-    return arr.astype(np.int64)
 
 
 def _best_anchor(wh: np.ndarray, anchors: np.ndarray) -> np.ndarray:
@@ -260,15 +250,6 @@ def yolov3_targets(gt_boxes, gt_classes, image_index=None, *, batch_size: int = 
     return targets
 
 
-def _corner_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of (P, 4) against (G, 4) corner boxes; 0 where the union is empty."""
-    w = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    h = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = w * h
-    union = ((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]))[:, None] + ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])) - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0)
-
-
 def yolov3_loss(outputs, gt_boxes, gt_classes, image_index=None, *, ignore_thresh: float = 0.5,
                 anchors=YOLOV3_ANCHORS, anchor_masks=YOLOV3_ANCHOR_MASKS, strides=YOLOV3_STRIDES,
                 return_grad: bool = False) -> dict:
@@ -342,7 +323,7 @@ def yolov3_loss(outputs, gt_boxes, gt_classes, image_index=None, *, ignore_thres
         for b in range(batch):
             own = gt_corners[images == b]
             if own.shape[0]:
-                best = _corner_iou(pred[b].reshape(-1, 4), own).max(axis=1)
+                best = box_iou(pred[b].reshape(-1, 4), own).max(axis=1)
                 ignore[b] = (best <= ignore_thresh).reshape(ignore[b].shape)
         conf_weight = obj + (1 - obj) * ignore
         parts["xy"] += float((obj * scale * _bce_with_logits(t["txy"], raw[..., 0:2])).sum()) / batch

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import common_float_dtype, real_number
-from .tensors import float_tensor
+from ._validation import common_float_dtype, float_tensor, real_number
 
 
 def fuse_conv_bn(w, b, gamma, beta, running_mean, running_var, eps=1e-5):

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_array, generator, real_number
-from .tensors import float_tensor, forward_cache, gradient_like
+from ._validation import float_tensor, forward_cache, generator, gradient_like, label_array, real_number
 
 
 def relu_forward(x):
@@ -235,15 +234,8 @@ def softmax_loss(logits, labels):
         ``(softmax(logits) - onehot(labels)) / N``, dtype of ``logits``.
     """
     logits = float_tensor(logits, "logits", ndim=2)
-    labels = as_array(labels, "labels")
-    if labels.dtype.kind not in "iu":
-        raise TypeError(f"labels must be an integer array, got dtype {labels.dtype}")
     n, k = logits.shape
-    if labels.shape != (n,):
-        raise ValueError(f"labels must have shape ({n},) to match logits {logits.shape}, got {labels.shape}")
-    if n and (labels.min() < 0 or labels.max() >= k):
-        bad = labels[(labels < 0) | (labels >= k)][0]
-        raise ValueError(f"labels must be in [0, {k - 1}], got {bad}")
+    labels = label_array(labels, "labels", n, bound=k, like=f" to match logits {logits.shape}")
     if n == 0:
         return float("nan"), np.zeros_like(logits)
     shifted = logits - logits.max(axis=1, keepdims=True)

@@ -16,8 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _median
-from ._image import as_image, channels_of
-from ._validation import choice, integer, real_number
+from ._validation import IMAGE_DTYPES, as_image, channels_of, choice, integer, real_number
 
 #: border name -> ``numpy.pad`` mode giving the source index of every padded index.
 BORDERS = {
@@ -178,13 +177,39 @@ def _filter(flat: np.ndarray, rowmap: np.ndarray, colmap: np.ndarray, k: int, ch
     _median.median_sliding(flat, rowmap, colmap, k, channels, cval, bands, out)
 
 
+def _integer_median(values: np.ndarray, ksize, border: str, cval) -> np.ndarray:
+    """Median filter of an integer image without a kernel of its own (int8, int32, int64,
+    uint32, uint64), exactly: filter the dense ranks of its values (uint16 up to 2**16 distinct
+    values, else float64, exact for any image that fits in memory) and map the median ranks
+    back to their values (in native byte order, as for every dtype)."""
+    values = values.astype(values.dtype.newbyteorder("="), copy=False)
+    if isinstance(cval, (int, np.integer)) and not isinstance(cval, (bool, np.bool_)):
+        info = np.iinfo(values.dtype)   # compared exactly: int64 constants beyond 2**53 too
+        if not info.min <= int(cval) <= info.max:
+            raise ValueError(f"cval must be an integer in [{info.min}, {info.max}] for a {values.dtype} "
+                             f"image, got {cval!r}")
+        cval = int(cval)
+    else:
+        cval = _cval(cval, values.dtype)
+    pool = values.ravel()
+    if border == "constant":
+        pool = np.append(pool, np.asarray(cval, values.dtype))
+    distinct, ranks = np.unique(pool, return_inverse=True)
+    ranks = ranks.astype(np.uint16 if distinct.size <= 1 << 16 else np.float64)
+    crank = ranks[-1] if border == "constant" else 0
+    out = median_filter(ranks[:values.size].reshape(values.shape), ksize, border=border, cval=crank)
+    return distinct[out.astype(np.intp)]
+
+
 def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndarray:
     """Median of every ``ksize x ksize`` window, each channel separately.
 
     Parameters
     ----------
     image : array_like, shape (H, W) or (H, W, C)
-        uint8, uint16, int16, float32 or float64; any number of channels. Any strides.
+        uint8, uint16, int16, float32 or float64, or another integer type (int8, int32,
+        int64, uint32, uint64: filtered exactly through the ranks of its values); any number
+        of channels. Any strides.
     ksize : int
         Window side: odd, ``1 <= ksize <= 65535``; it may exceed the image (the border then
         repeats, as scipy does).
@@ -205,14 +230,17 @@ def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndar
     Raises
     ------
     TypeError
-        Unsupported dtype (bool, complex, object, int32, ...) or non-integer ``ksize``.
+        Unsupported dtype (bool, float16, complex, object, ...) or non-integer ``ksize``.
     ValueError
         Even or out-of-range ``ksize``, unknown ``border``, wrong number of dimensions, NaN
         in a float image, ``cval`` not representable, or a float/16-bit window so large that
         the float filter would run for hours, or a window so much wider than the image that
         building its histograms would (``MAX_REBUILD_STEPS``).
     """
-    img = as_image(image, "image")
+    arr = np.asarray(image)
+    if arr.dtype.kind in "iu" and arr.dtype.newbyteorder("=") not in IMAGE_DTYPES:
+        return _integer_median(arr, ksize, border, cval)
+    img = as_image(arr, "image")
     k = integer(ksize, "ksize", low=1, high=MAX_KSIZE)
     if k % 2 == 0:
         raise ValueError(f"ksize must be odd, got {k}")

@@ -8,7 +8,8 @@ score once. Tied scores form one threshold, so a positive tied with a negative
 counts 1/2 towards AUC. Results equal scikit-learn's ``roc_auc_score``, ``roc_curve``,
 ``precision_recall_curve`` and ``average_precision_score`` (binary case).
 
-Labels may be bool, integer, integral float or strings; scores must be finite. Sample weights
+Labels may be bool, integer, integral float or strings (also in an object array); scores must
+be finite. Sample weights
 must be finite and non-negative; samples of weight 0 are dropped before ranking (as in
 scikit-learn), so they never create a threshold.
 """
@@ -19,7 +20,7 @@ import warnings
 import numpy as np
 
 from . import _metrics
-from ._validation import as_array, float_array
+from ._validation import float_array, label_array, real_number
 
 _UNIT = np.empty(0)  # "no weights" / "no curve output" for the kernel
 _DEFAULT_POS_LABELS = ([0, 1], [-1, 1], [0], [-1], [1])
@@ -31,23 +32,6 @@ class UndefinedMetricWarning(UserWarning):
 
 def _scores(scores) -> np.ndarray:
     return float_array(scores, "scores", ndim=1)
-
-
-def _labels(labels, n: int) -> np.ndarray:
-    """Validate class labels aligned with ``n`` scores."""
-    arr = as_array(labels, "labels")
-    if arr.dtype.kind not in "biufUS":
-        raise TypeError(f"labels must be bool, integer, float or string class labels, got dtype {arr.dtype}")
-    if arr.ndim != 1:
-        raise ValueError(f"labels must be 1-D, got shape {arr.shape}")
-    if arr.shape[0] != n:
-        raise ValueError(f"labels and scores must have the same length, got {arr.shape[0]} and {n}")
-    if arr.dtype.kind == "f":
-        if not np.isfinite(arr).all():
-            raise ValueError("labels contains NaN or infinity")
-        if (arr != np.round(arr)).any():
-            raise ValueError("labels must be class labels; got non-integer (continuous) values")
-    return arr
 
 
 def _weights(sample_weight, n: int) -> np.ndarray | None:
@@ -63,7 +47,7 @@ def _weights(sample_weight, n: int) -> np.ndarray | None:
 
 def _inputs(labels, scores, sample_weight):
     s = _scores(scores)
-    return _labels(labels, s.shape[0]), s, _weights(sample_weight, s.shape[0])
+    return label_array(labels, "labels", s.shape[0], kinds="biufUS", like=" like scores"), s, _weights(sample_weight, s.shape[0])
 
 
 def _split(is_pos: np.ndarray, scores: np.ndarray, weights: np.ndarray | None):
@@ -123,12 +107,12 @@ def _positives(labels: np.ndarray, pos_label) -> np.ndarray:
     return labels == pos_label
 
 
-def auc(labels, scores, *, sample_weight=None) -> float:
+def auc(labels, scores, *, sample_weight=None, max_fpr=None) -> float:
     """Area under the ROC curve of a binary classifier.
 
     The probability that a random positive scores higher than a random negative, ties counting
     1/2 (weighted by ``sample_weight``). O(n log n); equal to
-    ``sklearn.metrics.roc_auc_score`` for binary labels.
+    ``sklearn.metrics.roc_auc_score`` for binary labels, ``max_fpr`` included.
 
     Parameters
     ----------
@@ -138,6 +122,12 @@ def auc(labels, scores, *, sample_weight=None) -> float:
         Finite scores, higher meaning more positive.
     sample_weight : array_like, shape (n,), optional
         Finite non-negative weights.
+    max_fpr : float in (0, 1], optional
+        Partial AUC: the area under the ROC curve up to this false positive rate (the curve
+        closed by linear interpolation at ``max_fpr``), standardised by McClish's correction
+        ``(1 + (A - min) / (max - min)) / 2`` with ``min = max_fpr**2 / 2`` (chance) and
+        ``max = max_fpr`` (a perfect ranking), so that chance gives 0.5 and perfection 1.
+        ``max_fpr=1`` is the full AUC.
 
     Returns
     -------
@@ -149,20 +139,36 @@ def auc(labels, scores, *, sample_weight=None) -> float:
     ValueError
         Labels with one class only (AUC is undefined; scikit-learn >= 1.8 warns and returns
         NaN instead), more than two classes, non-finite scores or weights, negative weights,
-        mismatched lengths, or a class whose weights are all 0.
+        mismatched lengths, a class whose weights are all 0, or ``max_fpr`` outside (0, 1].
     """
     y, s, w = _inputs(labels, scores, sample_weight)
-    pos, neg, w_pos, w_neg = _split(_greater_class(y), s, w)
+    if max_fpr is not None:
+        max_fpr = real_number(max_fpr, "max_fpr", low=0.0, high=1.0, low_open=True)
+    is_pos = _greater_class(y)
+    pos, neg, w_pos, w_neg = _split(is_pos, s, w)
     total = (pos.size * neg.size) if w is None else (w_pos.sum() * w_neg.sum())
     if total == 0:
         raise ValueError("sample_weight is 0 for every sample of one class; ROC AUC is not defined")
+    if max_fpr is not None and max_fpr < 1:
+        return _partial_auc(*_clf_curve(is_pos, s, w)[:2], max_fpr)
     area, _ = _metrics.rank_walk(pos, neg, w_pos, w_neg, _UNIT, _UNIT, pos[:0])
     return float(area / total)
 
 
-def _clf_curve(y, s, w, pos_label):
+def _partial_auc(tps: np.ndarray, fps: np.ndarray, max_fpr: float) -> float:
+    """McClish's standardised area under the ROC curve (cumulative counts) up to ``max_fpr``."""
+    fpr, tpr = np.r_[0.0, fps] / fps[-1], np.r_[0.0, tps] / tps[-1]
+    stop = int(np.searchsorted(fpr, max_fpr, side="right"))   # fpr[stop - 1] <= max_fpr < fpr[stop]
+    x = np.r_[fpr[:stop], max_fpr]
+    y = np.r_[tpr[:stop], np.interp(max_fpr, fpr[stop - 1:stop + 1], tpr[stop - 1:stop + 1])]
+    area = float(np.sum(np.diff(x) * (y[1:] + y[:-1])) / 2)
+    chance, perfect = max_fpr ** 2 / 2, max_fpr
+    return 0.5 * (1 + (area - chance) / (perfect - chance))
+
+
+def _clf_curve(is_pos, s, w):
     """Cumulative (weighted) true and false positives at each distinct score, descending."""
-    pos, neg, w_pos, w_neg = _split(_positives(y, pos_label), s, w)
+    pos, neg, w_pos, w_neg = _split(is_pos, s, w)
     n = pos.size + neg.size
     if n == 0:
         raise ValueError("no samples of non-zero weight: the curve is not defined")
@@ -206,7 +212,8 @@ def roc_curve(labels, scores, *, pos_label=None, sample_weight=None, drop_interm
     thresholds : ndarray, shape (m + 1,)
         Decreasing; ``thresholds[0]`` is ``inf``; the scores' dtype (float32 stays float32).
     """
-    tps, fps, thresholds = _clf_curve(*_inputs(labels, scores, sample_weight), pos_label)
+    y, s, w = _inputs(labels, scores, sample_weight)
+    tps, fps, thresholds = _clf_curve(_positives(y, pos_label), s, w)
     if drop_intermediate and fps.size > 2:
         keep = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
         tps, fps, thresholds = tps[keep], fps[keep], thresholds[keep]
@@ -236,7 +243,8 @@ def precision_recall_curve(labels, scores, *, pos_label=None, sample_weight=None
     thresholds : ndarray, shape (m,)
         Increasing; the scores' dtype.
     """
-    return _precision_recall(*_clf_curve(*_inputs(labels, scores, sample_weight), pos_label), drop_intermediate)
+    y, s, w = _inputs(labels, scores, sample_weight)
+    return _precision_recall(*_clf_curve(_positives(y, pos_label), s, w), drop_intermediate)
 
 
 def _precision_recall(tps, fps, thresholds, drop_intermediate):
@@ -281,5 +289,5 @@ def average_precision(labels, scores, *, pos_label=1, sample_weight=None) -> flo
         raise ValueError(f"labels must have at most two classes, got {present.size}")
     if present.size == 2 and pos_label not in present.tolist():
         raise ValueError(f"pos_label={pos_label!r} is not a valid label; it should be one of {present.tolist()}")
-    precision, recall, _ = _precision_recall(*_clf_curve(y, s, w, pos_label), False)
+    precision, recall, _ = _precision_recall(*_clf_curve(_positives(y, pos_label), s, w), False)
     return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _nms
-from ._validation import as_array, choice, common_float_dtype, float_array, real_number
+from ._validation import choice, common_float_dtype, float_array, label_array, real_number
 from .boxes import as_boxes
 
 SOFT_NMS_METHODS = {"gaussian": 0, "linear": 1, "hard": None}  # kernel codes; "hard" is plain NMS
@@ -94,18 +94,6 @@ def nms(boxes, scores, iou_threshold: float) -> np.ndarray:
     return order[_segment_nms(b, order, starts, thr)]
 
 
-def _classes(classes, n: int) -> np.ndarray:
-    c = as_array(classes, "classes")
-    if c.dtype.kind not in "biuf":
-        raise TypeError(f"classes must be an integer array, got dtype {c.dtype}")
-    if c.ndim != 1 or c.shape[0] != n:
-        raise ValueError(f"classes must have shape ({n},) to match boxes, got {c.shape}")
-    if c.dtype.kind == "f":
-        if not np.isfinite(c).all() or (c != np.round(c)).any():
-            raise ValueError("classes must hold integer values, got non-integer floats")
-    return c.astype(np.int64, copy=False)
-
-
 def batched_nms(boxes, scores, classes, iou_threshold: float) -> np.ndarray:
     """NMS within each class, the same result as ``torchvision.ops.batched_nms``.
 
@@ -114,10 +102,8 @@ def batched_nms(boxes, scores, classes, iou_threshold: float) -> np.ndarray:
 
     Parameters
     ----------
-    boxes : array_like, shape (N, 4)
-        Boxes ``x1, y1, x2, y2``.
-    scores : array_like, shape (N,)
-        One finite score per box.
+    boxes, scores : array_like, shapes (N, 4) and (N,)
+        As in :func:`nms`.
     classes : array_like of int, shape (N,)
         Class (category) of each box; any integers (floats holding integers are accepted).
     iou_threshold : float in [0, 1]
@@ -129,7 +115,7 @@ def batched_nms(boxes, scores, classes, iou_threshold: float) -> np.ndarray:
         Kept indices in decreasing score order, lower index first on equal scores.
     """
     b, s = _boxes_scores(boxes, scores)
-    c = _classes(classes, b.shape[0])
+    c = label_array(classes, "classes", b.shape[0], kinds="biuf", like=" to match boxes")
     thr = _threshold(iou_threshold, "iou_threshold")
     order = _score_order(s)
     by_class = _group_by_class(c, order)  # classes grouped, each in score order
@@ -174,10 +160,8 @@ def soft_nms(boxes, scores, *, method: str = "gaussian", sigma: float = 0.5,
 
     Parameters
     ----------
-    boxes : array_like, shape (N, 4)
-        Boxes ``x1, y1, x2, y2``.
-    scores : array_like, shape (N,)
-        One finite score per box.
+    boxes, scores : array_like, shapes (N, 4) and (N,)
+        As in :func:`nms`.
     method : {"gaussian", "linear", "hard"}
         The decay.
     sigma : float > 0

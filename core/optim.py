@@ -5,8 +5,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validation import real_number, sequence
-from .tensors import gradient_like
+from ._validation import gradient_like, real_number, sequence
 
 
 class Adam:

@@ -17,8 +17,7 @@ import numbers
 import numpy as np
 
 from . import _resize
-from ._image import as_image, channels_of
-from ._validation import allocation, choice, integer, real_number
+from ._validation import allocation, as_image, channels_of, choice, integer, real_number
 
 MODES = ("half_pixel", "align_corners", "asymmetric")
 #: OpenCV's INTER_RESIZE_COEF_BITS: uint8 weights are integers summing to 2**11.

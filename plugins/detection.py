@@ -1,12 +1,15 @@
 """Built-in plugin: the detection family's ops, the data they run on, and the references they race."""
 from __future__ import annotations
 
+import contextlib
+import io
+
 import numpy as np
 
 from shouxie import core
 from shouxie.core.detection_losses import YOLOV3_ANCHOR_MASKS, YOLOV3_STRIDES
 
-from ._optional import require
+from ._optional import TORCH_INSTALL, TORCHVISION_INSTALL, require
 from .hookspecs import hookimpl
 
 # --------------------------------------------------------------------------------------- data
@@ -84,6 +87,94 @@ def yolov3_batch(batch_size: int = 2, num_classes: int = 3, input_size: int = 41
                    "image_index": np.repeat(np.arange(batch_size), boxes_per_image)}
 
 
+def synthetic_detections(n_images: int = 200, num_categories: int = 10, objects_per_image: float = 5.0,
+                         recall: float = 0.8, precision: float = 0.7, duplicates: int = 3,
+                         dets_per_image: int | None = None, crowd_fraction: float = 0.01, seed: int = 0,
+                         path: str | None = None) -> dict:
+    """Ground truth and noisy detections with a known recall and precision (arrays; COCO files on request).
+
+    Each non-crowd object is found with probability ``recall``; a found object gets ``duplicates``
+    jittered boxes (IoU mostly 0.6-0.95 with it, so NMS has work to do) scoring 0.5-1; false
+    positives (random boxes, scores 0-0.8) are added so that, after a perfect NMS, the precision is
+    ``precision``, or to fill every image to ``dets_per_image`` detections when that is given.
+    Object sides are log-uniform in 6-320 px (every COCO area range), images 640 x 480.
+
+    Returns ``gt_boxes``, ``gt_labels``, ``gt_image_index``, ``gt_iscrowd``, ``gt_area`` and
+    ``dt_boxes``, ``dt_scores``, ``dt_labels``, ``dt_image_index`` (boxes x1, y1, x2, y2), ``groups``
+    (image * categories + label, for per-image per-class NMS), ``separated_boxes`` (the detections
+    shifted so that different groups never overlap: Soft-NMS over all groups at once), the realised
+    ``recall`` and ``precision``; with ``path`` (a directory) also ``gt_file`` and ``dt_file``, the
+    same data as COCO ``instances`` and results JSON (boxes x, y, w, h) written there.
+    """
+    rng = np.random.default_rng(seed)
+    g_img = np.repeat(np.arange(n_images), rng.poisson(objects_per_image, n_images))
+    g = g_img.shape[0]
+    side = np.exp(rng.uniform(np.log(6), np.log(320), g))[:, None] * rng.uniform(0.6, 1.4, (g, 2))
+    g_xy = rng.uniform(0, 1, (g, 2)) * np.maximum([640, 480] - side, 0)
+    g_labels = rng.integers(0, num_categories, g) + 1
+    crowd = rng.random(g) < crowd_fraction
+    found = np.flatnonzero(~crowd & (rng.random(g) < recall))
+    src = np.repeat(found, duplicates)
+    t_xywh = np.concatenate([g_xy[src], side[src]], axis=1) + rng.normal(0, 0.06, (src.shape[0], 4)) * np.tile(side[src], 2)
+    if dets_per_image is None:
+        n_fp = int(round(found.shape[0] * (1 - precision) / precision)) if precision > 0 else 0
+        f_img = rng.integers(0, max(n_images, 1), n_fp)
+    else:
+        f_img = np.repeat(np.arange(n_images),
+                          np.maximum(dets_per_image - np.bincount(g_img[src], minlength=n_images), 0))
+    f = f_img.shape[0]
+    f_side = np.exp(rng.uniform(np.log(6), np.log(320), f))[:, None] * rng.uniform(0.6, 1.4, (f, 2))
+    f_xywh = np.concatenate([rng.uniform(0, 1, (f, 2)) * np.maximum([640, 480] - f_side, 0), f_side], axis=1)
+    d_xywh = np.concatenate([t_xywh, f_xywh])
+    d_xywh[:, 2:] = np.maximum(d_xywh[:, 2:], 0)
+    d_img = np.concatenate([g_img[src], f_img])
+    order = np.argsort(d_img, kind="stable")
+    d_xywh, d_img = d_xywh[order], d_img[order]
+    d_labels = np.concatenate([g_labels[src], rng.integers(0, num_categories, f) + 1])[order]
+    d_scores = np.concatenate([rng.uniform(0.5, 1.0, src.shape[0]), rng.uniform(0.0, 0.8, f)])[order]
+    d_boxes = np.concatenate([d_xywh[:, :2], d_xywh[:, :2] + d_xywh[:, 2:]], axis=1)
+    groups = d_img * num_categories + d_labels
+    out = {"gt_boxes": np.concatenate([g_xy, g_xy + side], axis=1), "gt_labels": g_labels, "gt_image_index": g_img,
+           "gt_iscrowd": crowd, "gt_area": side[:, 0] * side[:, 1],
+           "dt_boxes": d_boxes, "dt_scores": d_scores, "dt_labels": d_labels, "dt_image_index": d_img,
+           "groups": groups, "separated_boxes": d_boxes + (groups * 1000.0)[:, None],
+           "recall": found.shape[0] / max(int((~crowd).sum()), 1),
+           "precision": found.shape[0] / max(found.shape[0] + f, 1)}
+    if path is not None:
+        gt, dt = _as_coco(out, np.arange(n_images))
+        out["gt_file"], out["dt_file"] = _write_json(path, "gt.json", gt), _write_json(path, "results.json", dt)
+    return out
+
+
+def _write_json(directory: str, name: str, data) -> str:
+    import json
+    from pathlib import Path
+    target = Path(directory) / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(data), encoding="utf-8")
+    return str(target)
+
+
+def model_ensemble(n_models: int = 5, n_boxes: int = 1000, num_classes: int = 10, seed: int = 0) -> dict:
+    """Normalised detections of several models of the same objects, for Weighted Boxes Fusion.
+
+    Every model sees the same ``n_boxes / 4`` objects (x1, y1, x2, y2 in [0, 1]) with its own
+    jitter, label noise and distinct scores. Returns ``boxes`` (M, N, 4), ``scores`` (M, N) and
+    ``labels`` (M, N): row ``t`` is model ``t``.
+    """
+    rng = np.random.default_rng(seed)
+    objects = max(1, n_boxes // 4)
+    centre = rng.uniform(0.1, 0.9, (objects, 2))
+    size = rng.uniform(0.02, 0.2, (objects, 2))
+    object_labels = rng.integers(0, num_classes, objects)
+    k = rng.integers(0, objects, (n_models, n_boxes))
+    c = centre[k] + rng.normal(0, 0.01, (n_models, n_boxes, 2))
+    half = size[k] * rng.uniform(0.9, 1.1, (n_models, n_boxes, 2)) / 2
+    noisy = rng.random((n_models, n_boxes)) < 0.1
+    return {"boxes": np.clip(np.concatenate([c - half, c + half], axis=2), 0, 1),
+            "scores": (rng.permutation(n_models * n_boxes) / (n_models * n_boxes)).reshape(n_models, n_boxes),
+            "labels": np.where(noisy, rng.integers(0, num_classes, (n_models, n_boxes)), object_labels[k])}
+
 # ---------------------------------------------------------------------------------------- ops
 
 
@@ -132,6 +223,53 @@ def yolov3_loss(output_32, output_16, output_8, gt_boxes, gt_classes, image_inde
     return core.yolov3_loss([output_32, output_16, output_8], gt_boxes, gt_classes, image_index,
                             ignore_thresh=ignore_thresh)
 
+
+def _coco_outputs(stats, precision, recall) -> dict:
+    return dict(zip(core.coco.STAT_NAMES, map(float, stats))) | {"precision": precision, "recall": recall}
+
+
+def _coco_inputs(gt_file, dt_file, gt_boxes, gt_labels, gt_image_index, gt_iscrowd, gt_area, dt_boxes, dt_scores,
+                 dt_labels, dt_image_index, keep, scores) -> tuple:
+    """``(gt, dt)`` for :func:`shouxie.core.coco_evaluate`: two COCO JSON paths, or flat-array dicts.
+
+    ``keep`` (indices, e.g. an NMS result) selects the detections evaluated and ``scores`` (aligned
+    with ``keep``, e.g. Soft-NMS's decayed scores) replaces theirs.
+    """
+    if gt_file is not None or dt_file is not None:
+        if keep is not None or scores is not None:
+            raise ValueError("keep and scores select from array detections, not from dt_file")
+        return gt_file, dt_file
+    gt = {"boxes": gt_boxes, "labels": gt_labels, "image_index": gt_image_index}
+    gt |= {k: v for k, v in (("iscrowd", gt_iscrowd), ("area", gt_area)) if v is not None}
+    keep = slice(None) if keep is None else np.asarray(keep)
+    dt = {"boxes": np.asarray(dt_boxes)[keep], "labels": np.asarray(dt_labels)[keep],
+          "image_index": np.asarray(dt_image_index)[keep],
+          "scores": np.asarray(dt_scores)[keep] if scores is None else np.asarray(scores)}
+    return gt, dt
+
+
+def coco_evaluate(gt_file=None, dt_file=None, gt_boxes=None, gt_labels=None, gt_image_index=None, gt_iscrowd=None,
+                  gt_area=None, dt_boxes=None, dt_scores=None, dt_labels=None, dt_image_index=None, keep=None,
+                  scores=None, iou_thresholds=None, max_dets=(1, 10, 100)) -> dict:
+    """COCO bbox evaluation: the 12 summary numbers (AP, AP50, ..., ARl), precision and recall.
+
+    From COCO JSON files (``gt_file``, ``dt_file``) or arrays (boxes x1, y1, x2, y2 with an image
+    index per box); ``keep`` / ``scores`` select and rescore array detections (NMS, Soft-NMS).
+    """
+    gt, dt = _coco_inputs(gt_file, dt_file, gt_boxes, gt_labels, gt_image_index, gt_iscrowd, gt_area, dt_boxes,
+                          dt_scores, dt_labels, dt_image_index, keep, scores)
+    kw = {} if iou_thresholds is None else {"iou_thresholds": iou_thresholds}
+    r = core.coco_evaluate(gt, dt, max_dets=max_dets, **kw)
+    return _coco_outputs(r.stats, r.precision, r.recall)
+
+
+def wbf(boxes, scores, labels, weights=None, iou_thr: float = 0.55, skip_box_thr: float = 0.0,
+        conf_type: str = "avg") -> dict:
+    """Weighted Boxes Fusion of several models' detections (row t of each array is model t)."""
+    fused, fused_scores, fused_labels = core.weighted_boxes_fusion(
+        list(boxes), list(scores), list(labels), weights=weights, iou_thr=iou_thr, skip_box_thr=skip_box_thr,
+        conf_type=conf_type)
+    return {"boxes": fused, "scores": fused_scores, "labels": fused_labels, "num_boxes": int(fused.shape[0])}
 
 # --------------------------------------------------------------------------------- references
 
@@ -226,7 +364,7 @@ def numpy_soft_nms(boxes, scores, method: str = "gaussian", sigma: float = 0.5, 
 def torch_sigmoid_focal_loss(logits, targets, alpha: float = 0.25, gamma: float = 2.0,
                              reduction: str = "mean") -> dict:
     """Reference: torchvision's ``sigmoid_focal_loss`` formula written in torch (no torchvision needed)."""
-    torch = require("torch", needed_by="ref.torch_sigmoid_focal_loss", install="pip install torch==2.13.0")
+    torch = require("torch", needed_by="ref.torch_sigmoid_focal_loss", install=TORCH_INSTALL)
     x, t = torch.as_tensor(np.asarray(logits)), torch.as_tensor(np.asarray(targets))
     p = torch.sigmoid(x)
     loss = torch.nn.functional.binary_cross_entropy_with_logits(x, t, reduction="none")
@@ -239,9 +377,8 @@ def torch_sigmoid_focal_loss(logits, targets, alpha: float = 0.25, gamma: float 
 
 
 def _torchvision():
-    ops = require("torchvision.ops", needed_by="this reference op",
-                  install="pip install torch==2.14.1 torchvision==0.29.1")
-    return require("torch", needed_by="torchvision", install="pip install torch"), ops
+    ops = require("torchvision.ops", needed_by="this reference op", install=TORCHVISION_INSTALL)
+    return require("torch", needed_by="torchvision", install=TORCH_INSTALL), ops
 
 
 def torchvision_box_iou(boxes1, boxes2) -> dict:
@@ -266,11 +403,105 @@ def torchvision_batched_nms(boxes, scores, classes, iou_threshold: float = 0.5) 
     return _kept(keep.numpy())
 
 
+def _as_coco(arrays: dict, images) -> tuple[dict, list]:
+    """COCO ground truth and results (boxes x, y, w, h) of flat arrays named as ``coco_evaluate``'s params."""
+    def xywh(boxes):
+        b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        return np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1).tolist()
+
+    g_boxes = xywh(arrays["gt_boxes"])
+    n = len(g_boxes)
+    area = arrays.get("gt_area")
+    areas = np.asarray(area, dtype=np.float64).tolist() if area is not None else [w * h for _, _, w, h in g_boxes]
+    crowd = arrays.get("gt_iscrowd")
+    crowd = np.zeros(n, int).tolist() if crowd is None else np.asarray(crowd).astype(int).tolist()
+    columns = (np.asarray(arrays["gt_image_index"]).tolist(), np.asarray(arrays["gt_labels"]).tolist(), g_boxes,
+               areas, crowd)
+    annotations = [{"id": k + 1, "image_id": i, "category_id": c, "bbox": b, "area": a, "iscrowd": z}
+                   for k, (i, c, b, a, z) in enumerate(zip(*columns))]
+    results = [{"image_id": i, "category_id": c, "bbox": b, "score": s} for i, c, b, s in zip(
+        np.asarray(arrays["dt_image_index"]).tolist(), np.asarray(arrays["dt_labels"]).tolist(),
+        xywh(arrays["dt_boxes"]), np.asarray(arrays["dt_scores"], dtype=np.float64).tolist())]
+    categories = np.union1d(arrays["gt_labels"], arrays["dt_labels"]).tolist()
+    return ({"images": [{"id": i} for i in np.asarray(images).tolist()],
+             "categories": [{"id": c} for c in categories], "annotations": annotations}, results)
+
+
+def _reference_inputs(**params) -> tuple:
+    """The references' ``(gt, dt)``: COCO JSON paths as given, arrays converted to COCO dicts."""
+    gt, dt = _coco_inputs(**params)
+    if isinstance(gt, dict):
+        arrays = {f"gt_{k}": v for k, v in gt.items()} | {f"dt_{k}": v for k, v in dt.items()}
+        arrays["gt_iscrowd"], arrays["gt_area"] = gt.get("iscrowd"), gt.get("area")
+        return _as_coco(arrays, np.union1d(gt["image_index"], dt["image_index"]))
+    return gt, dt
+
+
+def _cocoeval(coco_gt, evaluator, dt, iou_thresholds, max_dets, **kwargs) -> dict:
+    """loadRes + evaluate + accumulate + summarize of a pycocotools-style ``COCOeval`` (bbox), quiet.
+
+    pycocotools adds fields to the dicts it is given (the runner hands compare steps copies).
+    """
+    with contextlib.redirect_stdout(io.StringIO()):
+        E = evaluator(coco_gt, coco_gt.loadRes(dt), "bbox", **kwargs)
+        if iou_thresholds is not None:
+            E.params.iouThrs = np.asarray(iou_thresholds, dtype=np.float64)
+        E.params.maxDets = list(max_dets)
+        E.evaluate()
+        E.accumulate()
+        E.summarize()
+    return _coco_outputs(E.stats, E.eval["precision"], E.eval["recall"])
+
+
+def pycocotools_eval(gt_file=None, dt_file=None, gt_boxes=None, gt_labels=None, gt_image_index=None,
+                     gt_iscrowd=None, gt_area=None, dt_boxes=None, dt_scores=None, dt_labels=None,
+                     dt_image_index=None, keep=None, scores=None, iou_thresholds=None, max_dets=(1, 10, 100)) -> dict:
+    """Reference: pycocotools' ``COCOeval`` (bbox) on ``detection.coco_evaluate``'s inputs."""
+    inputs = {k: v for k, v in locals().items() if k in _COCO_INPUTS}
+    install = "pip install pycocotools"
+    coco = require("pycocotools.coco", needed_by="ref.pycocotools_eval", install=install)
+    cocoeval = require("pycocotools.cocoeval", needed_by="ref.pycocotools_eval", install=install)
+    gt, dt = _reference_inputs(**inputs)
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = coco.COCO(gt if isinstance(gt, str) else None)
+        if not isinstance(gt, str):
+            coco_gt.dataset = gt
+            coco_gt.createIndex()
+    return _cocoeval(coco_gt, cocoeval.COCOeval, dt, iou_thresholds, max_dets)
+
+
+def faster_coco_eval(gt_file=None, dt_file=None, gt_boxes=None, gt_labels=None, gt_image_index=None,
+                     gt_iscrowd=None, gt_area=None, dt_boxes=None, dt_scores=None, dt_labels=None,
+                     dt_image_index=None, keep=None, scores=None, iou_thresholds=None, max_dets=(1, 10, 100)) -> dict:
+    """Reference: faster-coco-eval's ``COCOeval_faster`` (bbox) on ``detection.coco_evaluate``'s inputs."""
+    inputs = {k: v for k, v in locals().items() if k in _COCO_INPUTS}
+    fce = require("faster_coco_eval", needed_by="ref.faster_coco_eval", install="pip install faster-coco-eval")
+    gt, dt = _reference_inputs(**inputs)
+    return _cocoeval(fce.COCO(gt), fce.COCOeval_faster, dt, iou_thresholds, max_dets,
+                     print_function=lambda *args: None)
+
+
+_COCO_INPUTS = ("gt_file", "dt_file", "gt_boxes", "gt_labels", "gt_image_index", "gt_iscrowd", "gt_area",
+                "dt_boxes", "dt_scores", "dt_labels", "dt_image_index", "keep", "scores")
+
+
+def ensemble_boxes_wbf(boxes, scores, labels, weights=None, iou_thr: float = 0.55, skip_box_thr: float = 0.0,
+                       conf_type: str = "avg") -> dict:
+    """Reference: ``ensemble_boxes.weighted_boxes_fusion`` (row t of each array is model t)."""
+    eb = require("ensemble_boxes", needed_by="ref.ensemble_boxes_wbf", install="pip install ensemble-boxes")
+    fused, fused_scores, fused_labels = eb.weighted_boxes_fusion(
+        list(boxes), list(scores), list(labels), weights=weights, iou_thr=iou_thr, skip_box_thr=skip_box_thr,
+        conf_type=conf_type)
+    return {"boxes": fused, "scores": fused_scores, "labels": fused_labels.astype(np.int64),
+            "num_boxes": int(fused.shape[0])}
+
 @hookimpl
 def shouxie_register_ops(registry):
     registry.add("data.random_boxes", random_boxes)
     registry.add("data.random_logits", random_logits)
     registry.add("data.yolov3_batch", yolov3_batch)
+    registry.add("data.synthetic_detections", synthetic_detections)
+    registry.add("data.model_ensemble", model_ensemble)
     registry.add("detection.box_iou", box_iou)
     registry.add("detection.generalized_box_iou", generalized_box_iou)
     registry.add("detection.nms", nms)
@@ -278,6 +509,8 @@ def shouxie_register_ops(registry):
     registry.add("detection.soft_nms", soft_nms)
     registry.add("detection.focal_loss", focal_loss)
     registry.add("detection.yolov3_loss", yolov3_loss)
+    registry.add("detection.coco_evaluate", coco_evaluate)
+    registry.add("detection.wbf", wbf)
     registry.add("ref.numpy_box_iou", numpy_box_iou)
     registry.add("ref.numpy_nms", numpy_nms)
     registry.add("ref.numpy_batched_nms", numpy_batched_nms)
@@ -287,3 +520,6 @@ def shouxie_register_ops(registry):
     registry.add("ref.torchvision_box_iou", torchvision_box_iou)
     registry.add("ref.torchvision_nms", torchvision_nms)
     registry.add("ref.torchvision_batched_nms", torchvision_batched_nms)
+    registry.add("ref.pycocotools_eval", pycocotools_eval)
+    registry.add("ref.faster_coco_eval", faster_coco_eval)
+    registry.add("ref.ensemble_boxes_wbf", ensemble_boxes_wbf)

@@ -6,15 +6,14 @@ below. Built-in plugins live in :mod:`shouxie.plugins`; third-party ones are fou
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import argparse
 
 from pluggy import HookimplMarker, HookspecMarker
 
-if TYPE_CHECKING:  # pragma: no cover
-    import argparse
+from shouxie.engine.records import Record
+from shouxie.engine.run import Run, Summary
 
-    from .registry import Registrar
-    from ..runner import Run
+from .registry import Registrar
 
 hookspec = HookspecMarker("shouxie")
 hookimpl = HookimplMarker("shouxie")
@@ -36,10 +35,10 @@ def shouxie_run_started(run: Run) -> None:
 
 
 @hookspec
-def shouxie_record(record: dict[str, Any], run: Run) -> None:
+def shouxie_record(record: Record, run: Run) -> None:
     """Called with each result record, in order, as soon as it is produced."""
 
 
 @hookspec
-def shouxie_run_finished(run: Run, summary: dict[str, Any]) -> None:
+def shouxie_run_finished(run: Run, summary: Summary) -> None:
     """Called once when a run ends, with counts of records by status and the wall time."""

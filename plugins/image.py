@@ -8,7 +8,7 @@ import numpy as np
 
 from shouxie import core
 
-from ._optional import require
+from ._optional import TORCH_INSTALL, require
 from .hookspecs import hookimpl
 
 #: Our border names -> scipy.ndimage modes.
@@ -178,7 +178,7 @@ def cv2_resize(image, size=None, scale=None, mode: str = "half_pixel") -> np.nda
 
 def torch_interpolate(image, size=None, scale=None, mode: str = "half_pixel") -> np.ndarray:
     """torch.nn.functional.interpolate(mode="bilinear") on an (H, W[, C]) numpy image."""
-    torch = require("torch", needed_by="ref.torch_interpolate", install="pip install torch==2.13.0")
+    torch = require("torch", needed_by="ref.torch_interpolate", install=TORCH_INSTALL)
     if mode not in ("half_pixel", "align_corners"):
         raise ValueError(f"torch bilinear has the half_pixel and align_corners modes, got {mode!r}")
     image = np.asarray(image)

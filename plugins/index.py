@@ -7,11 +7,16 @@ and table ``records`` (one row per record). ``shouxie runs list``, ``shouxie run
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sqlite3
 import sys
 from contextlib import closing
 from pathlib import Path
+from typing import Any
+
+from shouxie.engine.records import Record
+from shouxie.engine.run import EXIT_USAGE, Run, Summary
 
 from .hookspecs import hookimpl
 from .summary import format_point, format_seconds, format_table
@@ -39,23 +44,23 @@ def connect(out: str | Path) -> sqlite3.Connection:
     return db
 
 
-def _record_row(record: dict) -> tuple:
-    t = record["time_s"] or {}
-    check = record.get("agreement") or {}
+def _record_row(record: Record) -> tuple[Any, ...]:
+    t = record.time_s
+    check = record.agreement or {}
     agrees = None if check.get("ok") is None else int(check["ok"])
-    return (record["run_id"], record["point_index"], json.dumps(record["point"], sort_keys=True),
-            record["step"], record["op"], record["plugin"], record["status"], t.get("median"),
-            t.get("iqr"), t.get("min"), record.get("baseline"), record.get("time_ratio"), agrees,
-            json.dumps(record["metrics"]), record["error"])
+    return (record.run_id, record.point_index, json.dumps(record.point, sort_keys=True),
+            record.step, record.op, record.plugin, record.status.value, t and t["median"],
+            t and t["iqr"], t and t["min"], record.baseline, record.time_ratio, agrees,
+            json.dumps(record.metrics), record.error)
 
 
-def _insert_records(db: sqlite3.Connection, records: list[dict]) -> None:
+def _insert_records(db: sqlite3.Connection, records: list[Record]) -> None:
     db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    [_record_row(r) for r in records])
 
 
 @hookimpl
-def shouxie_run_started(run):
+def shouxie_run_started(run: Run) -> None:
     with closing(connect(run.out)) as db, db:
         db.execute("INSERT OR REPLACE INTO runs (run_id, experiment, dir, started, status, seed, "
                    "executor, total, config) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)",
@@ -66,13 +71,13 @@ def shouxie_run_started(run):
 
 
 @hookimpl
-def shouxie_record(record, run):
+def shouxie_record(record: Record, run: Run) -> None:
     with closing(connect(run.out)) as db, db:
         _insert_records(db, [record])
 
 
 @hookimpl
-def shouxie_run_finished(run, summary):
+def shouxie_run_finished(run: Run, summary: Summary) -> None:
     with closing(connect(run.out)) as db, db:
         db.execute("UPDATE runs SET status = ?, n_records = ?, counts = ?, wall_time_s = ? WHERE run_id = ?",
                    (summary["status"], len(run.records), json.dumps(summary["counts"]),
@@ -104,7 +109,8 @@ def _point(row: sqlite3.Row) -> str:
     return format_point(json.loads(row["point"]))
 
 
-def _cmd_list(args, db) -> int:
+def _cmd_list(args: argparse.Namespace, db: sqlite3.Connection) -> int:
+    params: tuple[str, ...]
     query, params = "SELECT * FROM runs", ()
     if args.experiment:
         query, params = query + " WHERE experiment = ?", (args.experiment,)
@@ -162,19 +168,17 @@ def _runs_handler(command):
         if not path.exists():
             print(f"shouxie: error: no run index at {path} (pass --out DIR of `shouxie run`)",
                   file=sys.stderr)
-            return 4
+            return EXIT_USAGE
         try:
             with closing(connect(args.out)) as db:
                 return command(args, db)
         except RunNotFound as exc:
             print(f"shouxie: error: {exc}", file=sys.stderr)
-            return 4
+            return EXIT_USAGE
     return handle
 
 
 def _factor(text: str) -> float:
-    import argparse
-
     try:
         value = float(text)
     except ValueError:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from importlib import metadata
 
+from shouxie.core import cpu_info
+
 from .hookspecs import hookimpl
 from .manager import BUILTIN_PLUGINS, Distribution, PluginManager, collect_ops
 from .terminal import format_table
@@ -54,9 +56,16 @@ def plugins_table(rows: list[dict]) -> str:
     return format_table(header, body)
 
 
+def kernels_line(info: dict) -> str:
+    """The compiled kernel variants in use (``shouxie.core.cpu_info()``), on one line."""
+    variants = ", ".join(f"{family.lstrip('_')} {f['variant']}" for family, f in info["families"].items())
+    why = f"forced by SHOUXIE_CPU={info['forced']}" if info["forced"] else f"best for this CPU: {info['level']}"
+    return f"kernels: {variants} ({why})"
+
+
 def _cmd_plugins(args) -> int:
     rows = describe_plugins(args.pm)
-    print(json.dumps(rows, indent=2) if args.json else plugins_table(rows))
+    print(json.dumps(rows, indent=2) if args.json else plugins_table(rows) + "\n" + kernels_line(cpu_info()))
     return 0
 
 

@@ -10,6 +10,7 @@ import difflib
 import importlib
 import os
 import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 
@@ -125,7 +126,7 @@ def get_plugin_manager(load_entrypoints: bool = True) -> PluginManager:
     return pm
 
 
-def _entry_points(name: str | None = None):
+def _entry_points(name: str | None = None) -> Iterator[tuple[metadata.EntryPoint, metadata.Distribution]]:
     """``(entry point, distribution)`` of group ``shouxie``, first on ``sys.path`` first."""
     for dist in metadata.distributions():
         for ep in dist.entry_points:
@@ -184,7 +185,7 @@ def register_checked(pm: PluginManager, plugin: object, name: str) -> None:
         raise pluggy.PluginValidationError(plugin, f"unknown hook {', '.join(hints)}")
 
 
-def load_plugins(pm: PluginManager, names) -> None:
+def load_plugins(pm: PluginManager, names: Iterable[str]) -> None:
     """Register plugins named explicitly (a config's ``plugins:`` list, ``-p NAME``).
 
     A name is an entry point of group ``shouxie`` or else an importable module path. Loading is
@@ -206,6 +207,14 @@ def load_plugins(pm: PluginManager, names) -> None:
                                   f"has that name, so it was taken as a module path) failed to load: "
                                   f"{type(exc).__name__}: {exc}") from exc
     pm.check_pending()
+
+
+def registry_for(plugins: Sequence[str] = ()) -> OpRegistry:
+    """The op registry of a fresh plugin manager with ``plugins`` loaded too: what a worker
+    process of the ``process`` and ``dask`` executors builds for itself, once."""
+    pm = get_plugin_manager()
+    load_plugins(pm, plugins)
+    return collect_ops(pm)
 
 
 def collect_ops(pm: PluginManager) -> OpRegistry:

@@ -41,9 +41,9 @@ def scores(n: int = 10000, separability: float = 1.0, positive_fraction: float =
     return {"labels": labels, "scores": s}
 
 
-def auc(labels, scores, sample_weight=None) -> float:
-    """Area under the ROC curve (ties count 1/2)."""
-    return core.auc(labels, scores, sample_weight=sample_weight)
+def auc(labels, scores, sample_weight=None, max_fpr=None) -> float:
+    """Area under the ROC curve (ties count 1/2); with max_fpr the standardised partial AUC."""
+    return core.auc(labels, scores, sample_weight=sample_weight, max_fpr=max_fpr)
 
 
 def roc_curve(labels, scores, pos_label=None, sample_weight=None, drop_intermediate=True) -> dict:
@@ -69,9 +69,9 @@ def _sklearn_metrics():
     return require("sklearn.metrics", needed_by="the ref.sklearn_* ops", install="pip install scikit-learn")
 
 
-def sklearn_roc_auc(labels, scores, sample_weight=None) -> float:
+def sklearn_roc_auc(labels, scores, sample_weight=None, max_fpr=None) -> float:
     """scikit-learn's roc_auc_score (reference for metrics.auc)."""
-    return float(_sklearn_metrics().roc_auc_score(labels, scores, sample_weight=sample_weight))
+    return float(_sklearn_metrics().roc_auc_score(labels, scores, sample_weight=sample_weight, max_fpr=max_fpr))
 
 
 def sklearn_roc_curve(labels, scores, pos_label=None, sample_weight=None, drop_intermediate=True) -> dict:

@@ -6,7 +6,7 @@ import numpy as np
 from shouxie import core
 from shouxie.core.cnn import SmallCNN, train
 
-from ._optional import require
+from ._optional import TORCH_INSTALL, require
 from .hookspecs import hookimpl
 
 SHAPE_CLASSES = ("horizontal bar", "vertical bar", "circle", "cross")
@@ -166,7 +166,7 @@ def train_cnn(x_train, y_train, x_test, y_test, epochs: int = 8, batch_size: int
 
 # ------------------------------------------------------------------ torch references (benchmarks)
 def _torch():
-    return require("torch", needed_by="the ref.torch_* ops", install="pip install torch==2.13.0")
+    return require("torch", needed_by="the ref.torch_* ops", install=TORCH_INSTALL)
 
 
 def torch_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, dout=None) -> dict:

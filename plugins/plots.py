@@ -8,29 +8,36 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from numbers import Real
+from pathlib import Path
+from typing import Any
+
+from shouxie.engine.records import Record
+from shouxie.engine.run import Run, Summary
 
 from .hookspecs import hookimpl
 
 
-def _numeric_axes(records: list[dict]) -> list[str]:
-    values = defaultdict(set)
+def _numeric_axes(records: list[Record]) -> list[str]:
+    values: defaultdict[str, set[Any]] = defaultdict(set)
     for r in records:
-        for k, v in r["point"].items():
+        for k, v in r.point.items():
             values[k].add(v if isinstance(v, Real) and not isinstance(v, bool) else None)
     return [k for k, vs in values.items() if None not in vs and len(vs) > 1]
 
 
-def _series(records: list[dict], axis: str, value) -> dict[str, list[tuple[float, float]]]:
+def _series(records: list[Record], axis: str,
+            value: Callable[[Record], float | None]) -> dict[str, list[tuple[float, float]]]:
     """Lines keyed by op and the other axes' values: sorted (axis value, y) pairs."""
-    lines = defaultdict(list)
+    lines: defaultdict[str, list[tuple[float, float]]] = defaultdict(list)
     for r in records:
         y = value(r)
         if y is None:
             continue
-        others = ",".join(f"{k}={v}" for k, v in r["point"].items() if k != axis)
-        label = r["op"] + (f" [{others}]" if others else "")
-        lines[label].append((r["point"][axis], y))
+        others = ",".join(f"{k}={v}" for k, v in r.point.items() if k != axis)
+        label = r.op + (f" [{others}]" if others else "")
+        lines[label].append((r.point[axis], y))
     return {label: sorted(pts) for label, pts in lines.items()}
 
 
@@ -38,7 +45,8 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
-def _draw(plt, path, lines, axis: str, ylabel: str, title: str, loglog: bool) -> None:
+def _draw(plt: Any, path: Path, lines: dict[str, list[tuple[float, float]]], axis: str, ylabel: str,
+          title: str, loglog: bool) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     for label, pts in lines.items():
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
@@ -53,7 +61,7 @@ def _draw(plt, path, lines, axis: str, ylabel: str, title: str, loglog: bool) ->
     plt.close(fig)
 
 
-def plot_run(run) -> list:
+def plot_run(run: Run) -> list[Path]:
     """Write the plots of a finished run; the paths written."""
     axes = _numeric_axes(run.records)
     if not axes:
@@ -68,18 +76,18 @@ def plot_run(run) -> list:
     out = run.dir / "plots"
     out.mkdir(exist_ok=True)
     written = []
-    by_step = defaultdict(list)
+    by_step: defaultdict[str, list[Record]] = defaultdict(list)
     for r in run.records:
-        by_step[r["step"]].append(r)
+        by_step[r.step].append(r)
     for axis in axes:
         for step, records in by_step.items():
-            lines = _series(records, axis, lambda r: r["time_s"]["median"] if r["time_s"] else None)
+            lines = _series(records, axis, lambda r: r.time_s["median"] if r.time_s else None)
             if any(len(pts) > 1 for pts in lines.values()):
                 path = out / f"time_{_safe(step)}_vs_{_safe(axis)}.png"
                 _draw(plt, path, lines, axis, "median time per call (s)", f"{step}: time", True)
                 written.append(path)
-            for metric in dict.fromkeys(m for r in records for m in r["metrics"]):
-                lines = _series(records, axis, lambda r: r["metrics"].get(metric))
+            for metric in dict.fromkeys(m for r in records for m in r.metrics):
+                lines = _series(records, axis, lambda r: r.metrics.get(metric))
                 if any(len(pts) > 1 for pts in lines.values()):
                     path = out / f"metric_{_safe(step)}_{_safe(metric)}_vs_{_safe(axis)}.png"
                     _draw(plt, path, lines, axis, metric, f"{step}: {metric}", False)
@@ -88,5 +96,5 @@ def plot_run(run) -> list:
 
 
 @hookimpl
-def shouxie_run_finished(run, summary):
+def shouxie_run_finished(run: Run, summary: Summary) -> None:
     plot_run(run)

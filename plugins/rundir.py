@@ -1,4 +1,4 @@
-"""Built-in observer: writes a run's directory.
+"""Built-in observer: writes a run's directory, through :class:`shouxie.engine.rundir.RunDir`.
 
 ``config.yaml`` (the resolved config), ``env.json`` (what the numbers were measured on),
 ``results.jsonl`` (one record per line, flushed as each record arrives) and ``run.log`` (one line
@@ -13,9 +13,14 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import yaml
+
+from shouxie.core import cpu_info
+from shouxie.engine.records import Record
+from shouxie.engine.run import Run, Summary
+from shouxie.engine.rundir import ENV, LOG
 
 from .hookspecs import hookimpl
 
@@ -49,9 +54,9 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS"
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "OPENBLAS_CORETYPE")
 
 
-def thread_settings() -> dict:
+def thread_settings() -> dict[str, Any]:
     """Thread-count environment variables and, with threadpoolctl, the loaded thread pools."""
-    settings: dict = {"env": {name: os.environ.get(name) for name in THREAD_VARIABLES}}
+    settings: dict[str, Any] = {"env": {name: os.environ.get(name) for name in THREAD_VARIABLES}}
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
@@ -63,8 +68,9 @@ def thread_settings() -> dict:
     return settings
 
 
-def environment() -> dict:
-    """Python, numpy and shouxie versions, the CPU, thread settings and the git commit."""
+def environment() -> dict[str, Any]:
+    """Python, numpy and shouxie versions, the CPU and the kernel variants run on it
+    (``shouxie.core.cpu_info()``), thread settings and the git commit."""
     return {
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
@@ -73,58 +79,42 @@ def environment() -> dict:
         "shouxie": _version("shouxie"),
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
+        "kernels": cpu_info(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "threads": thread_settings(),
         "git_commit": _git_commit(),
     }
 
 
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
-def dumps(record: dict) -> str:
-    """One record as a line of JSON (numpy scalars become numbers)."""
-    return json.dumps(record, default=_json_default, allow_nan=True)
-
-
-def _log(run, text: str) -> None:
-    with open(run.dir / "run.log", "a", encoding="utf-8") as fh:
+def _log(run: Run, text: str) -> None:
+    with open(run.rundir.file(LOG), "a", encoding="utf-8") as fh:
         fh.write(text.rstrip("\n") + "\n")
 
 
 @hookimpl
-def shouxie_run_started(run):
+def shouxie_run_started(run: Run) -> None:
+    rundir = run.rundir
     if run.resumed:  # keep only the finished records; the rest are redone
-        tmp = run.dir / "results.jsonl.tmp"
-        tmp.write_text("".join(dumps(r) + "\n" for r in run.records), encoding="utf-8")
-        os.replace(tmp, run.dir / "results.jsonl")
+        rundir.rewrite(run.records)
         _log(run, f"{run.started} resumed: {len(run.records)} finished record(s) kept")
         return
-    with open(run.dir / "config.yaml", "w", encoding="utf-8") as fh:
-        yaml.safe_dump(run.config.as_dict(), fh, sort_keys=False)
-    (run.dir / "env.json").write_text(json.dumps(environment(), indent=2) + "\n", encoding="utf-8")
-    (run.dir / "results.jsonl").touch()
+    rundir.write_config(run.config.as_dict())
+    rundir.file(ENV).write_text(json.dumps(environment(), indent=2) + "\n", encoding="utf-8")
+    rundir.start_results()
     _log(run, f"{run.started} started {run.name} ({run.run_id}) from {run.source}")
 
 
 @hookimpl
-def shouxie_record(record, run):
-    with open(run.dir / "results.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(dumps({k: v for k, v in record.items() if k != "traceback"}) + "\n")
-        fh.flush()
-    point = ",".join(f"{k}={v}" for k, v in record["point"].items()) or "-"
-    line = f"point {record['point_index']} ({point}) {record['step']} {record['op']}: {record['status']}"
-    if record["error"]:
-        line += f": {record['error']}"
-    _log(run, line + ("\n" + record["traceback"] if record.get("traceback") else ""))
+def shouxie_record(record: Record, run: Run) -> None:
+    run.rundir.append(record)
+    point = ",".join(f"{k}={v}" for k, v in record.point.items()) or "-"
+    line = f"point {record.point_index} ({point}) {record.step} {record.op}: {record.status}"
+    if record.error:
+        line += f": {record.error}"
+    _log(run, line + ("\n" + record.traceback if record.traceback else ""))
 
 
 @hookimpl
-def shouxie_run_finished(run, summary):
+def shouxie_run_finished(run: Run, summary: Summary) -> None:
     counts = ", ".join(f"{n} {s}" for s, n in summary["counts"].items() if n)
     _log(run, f"{summary['status']}: {counts or 'no records'} in {summary['wall_time_s']:.2f} s")

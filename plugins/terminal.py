@@ -9,6 +9,9 @@ import sys
 
 from tqdm import tqdm
 
+from shouxie.engine.records import Record
+from shouxie.engine.run import Run, Summary
+
 from .hookspecs import hookimpl
 from .summary import TABLE_HEADER, format_point, format_seconds, format_table, table_rows
 
@@ -16,12 +19,12 @@ from .summary import TABLE_HEADER, format_point, format_seconds, format_table, t
 _BARS: dict[str, tqdm] = {}
 
 
-def _quiet(run) -> bool:
+def _quiet(run: Run) -> bool:
     return bool(run.options.get("quiet"))
 
 
 @hookimpl
-def shouxie_run_started(run):
+def shouxie_run_started(run: Run) -> None:
     if _quiet(run):
         return
     steps = len(run.config.steps)
@@ -34,24 +37,24 @@ def shouxie_run_started(run):
 
 
 @hookimpl
-def shouxie_record(record, run):
+def shouxie_record(record: Record, run: Run) -> None:
     if _quiet(run):
         return
     bar = _BARS.get(run.run_id)
     if bar is not None:
-        bar.set_postfix_str(f"{record['step']} {record['op']} {record['status']}", refresh=False)
+        bar.set_postfix_str(f"{record.step} {record.op} {record.status}", refresh=False)
         bar.update(1)
         return
-    median = format_seconds(record["time_s"]["median"]) if record["time_s"] else "-"
-    line = (f"[{len(run.records)}/{run.total}] {format_point(record['point'])} {record['step']} "
-            f"{record['op']}: {record['status']} {median}")
-    if record["error"]:
-        line += f" ({record['error']})"
+    median = format_seconds(record.time_s["median"]) if record.time_s else "-"
+    line = (f"[{len(run.records)}/{run.total}] {format_point(record.point)} {record.step} "
+            f"{record.op}: {record.status} {median}")
+    if record.error:
+        line += f" ({record.error})"
     print(line, file=sys.stderr, flush=True)
 
 
 @hookimpl
-def shouxie_run_finished(run, summary):
+def shouxie_run_finished(run: Run, summary: Summary) -> None:
     bar = _BARS.pop(run.run_id, None)
     if bar is not None:
         bar.close()

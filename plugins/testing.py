@@ -31,9 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from .manager import collect_ops, get_plugin_manager, load_plugins
+from shouxie.engine.config import Config, config_plugins, validate
+from shouxie.engine.params import StepFailed, resolve
+from shouxie.engine.source import ConfigError, load_source
+
+from .manager import registry_for
 from .registry import Op, OpRegistry, Registrar
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -189,20 +192,33 @@ def _cheapest(values: list) -> Any:
 
 def config_registry(config: Mapping[str, Any]) -> OpRegistry:
     """The ops a config can use: built-in and installed plugins, plus its ``plugins:`` list."""
-    pm = get_plugin_manager()
-    load_plugins(pm, config.get("plugins") or [])
-    return collect_ops(pm)
+    return registry_for(tuple(config.get("plugins") or ()))
 
 
 def compare_groups(paths: Iterable[str | Path]) -> dict[str, list[str]]:
     """``{op: the other ops it is compared with}`` from the ``compare:`` steps of configs."""
     groups: dict[str, list[str]] = {}
     for path in paths:
-        for step in yaml.safe_load(Path(path).read_text(encoding="utf-8"))["steps"]:
+        steps = load_source(path).data["steps"]
+        for step in steps:
             for name in step.get("compare") or ():
                 others = groups.setdefault(name, [])
                 others += [o for o in step["compare"] if o != name and o not in others]
     return groups
+
+
+def _validated(path: str | Path, registry: OpRegistry | None) -> tuple[Config, OpRegistry]:
+    """The config at ``path`` validated by the runner's own :func:`validate` (params unbound)."""
+    src = load_source(path)
+    registry = registry if registry is not None else registry_for(config_plugins(src))
+    try:
+        return validate(src, registry, bind=False), registry
+    except ConfigError as exc:
+        where = f"{path}"
+        if exc.path[:1] == ("steps",) and len(exc.path) > 1:
+            step = src.data["steps"][exc.path[1]]
+            where += f": step {step.get('name')!r}" if isinstance(step, dict) else ""
+        raise ConformanceError(f"{where}: {exc.message}") from None
 
 
 def check_config(path: str | Path, registry: OpRegistry | None = None, *, execute: bool = True,
@@ -210,45 +226,42 @@ def check_config(path: str | Path, registry: OpRegistry | None = None, *, execut
                  rtol: float = 0.0, atol: float = 0.0) -> dict[str, str]:
     """Check every op a YAML config uses, with the params the config gives it.
 
-    Each step's op (every op of a ``compare:`` step) must exist and accept the step's params;
-    so must the ops ``alike[op]`` (e.g. :func:`compare_groups` of the benchmark configs: a
-    reference and the op compared with it take the same params). With ``execute`` the steps then
-    run in order at the cheapest point (the smallest value of each sweep axis, the first row of
-    ``zip:``), each op through :func:`check_call`; an op raising ``ImportError`` (a reference
-    library that is not installed) is skipped. Returns ``{op: "ok" | "bound" | "skipped: why"}``.
+    The config must be valid (:func:`shouxie.engine.config.validate`: each step's ops exist...);
+    each step's op (every op of a ``compare:`` step) must accept the step's params, and so must
+    the ops ``alike[op]`` (e.g. :func:`compare_groups` of the benchmark configs: a reference and
+    the op compared with it take the same params). With ``execute`` the steps then run in order
+    at the cheapest point (the smallest value of each sweep axis, the first row of ``zip:``),
+    each op through :func:`check_call`; an op raising ``ImportError`` (a reference library that
+    is not installed) is skipped. Returns ``{op: "ok" | "bound" | "skipped: why"}``.
     """
-    from shouxie.runner import StepFailed, resolve
-
-    config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    registry = registry if registry is not None else config_registry(config)
+    config, registry = _validated(path, registry)
     report: dict[str, str] = {}
-    variables = {var: _cheapest(values) for var, values in (config.get("sweep") or {}).items()}
-    variables.update({var: values[0] for var, values in (config.get("zip") or {}).items()})
+    variables = {var: _cheapest(values) for var, values in config.sweep.items()}
+    variables.update({var: values[0] for var, values in config.zip.items()})
     alike = alike or {}
-    seed = config.get("seed", 0)
     outputs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        variables.update(seed=seed, run_dir=str(run_dir or scratch))
-        for step in config["steps"]:
-            names = list(step.get("compare") or [step["op"]])
+        variables.update(seed=config.seed, run_dir=str(run_dir or scratch))
+        for step in config.steps:
+            names = list(step.ops)
             names += [other for name in names for other in alike.get(name, ()) if other not in names]
-            where = f"{path}: step {step['name']!r}"
+            where = f"{path}: step {step.name!r}"
             missing = [name for name in names if name not in registry]
             if missing:
                 raise ConformanceError(f"{where}: {registry.missing_message(missing[0])}")
             for name in names:
-                check_binds(registry.get(name), step.get("params") or {})
+                check_binds(registry.get(name), step.params)
                 report.setdefault(name, "bound")
             if not execute:
                 continue
             try:
-                params = resolve(step.get("params") or {}, variables, outputs)
+                params = resolve(step.params, variables, outputs)
             except StepFailed as exc:
                 report.update({n: f"skipped: {exc}" for n in names if report[n] == "bound"})
                 continue
             for name in names:
                 try:
-                    result = check_call(registry.get(name), params, seed=seed, rtol=rtol, atol=atol)
+                    result = check_call(registry.get(name), params, seed=config.seed, rtol=rtol, atol=atol)
                 except ImportError as exc:
                     report[name] = f"skipped: {exc}"
                     continue
@@ -257,5 +270,5 @@ def check_config(path: str | Path, registry: OpRegistry | None = None, *, execut
                 except Exception as exc:
                     raise ConformanceError(f"{where}: op {name!r} raised {type(exc).__name__}: {exc}") from exc
                 report[name] = "ok"
-                outputs.setdefault(step["name"], result)
+                outputs.setdefault(step.name, result)
     return report

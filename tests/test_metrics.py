@@ -66,6 +66,42 @@ def test_matches_sklearn_roc_auc(dtype, n, decimals):
                - skm.roc_auc_score(labels, scores, sample_weight=weights)) <= 1e-12
 
 
+@pytest.mark.parametrize("max_fpr", [1e-4, 0.05, 0.3, 0.5, 0.99, 1.0])
+@pytest.mark.parametrize("n, decimals", [(2, 1), (60, 0), (1000, 1), (5000, 3)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_partial_auc_matches_sklearn(max_fpr, n, decimals, weighted):
+    rng = np.random.default_rng(n + decimals)
+    labels, scores = scored(rng, n, decimals)
+    labels[:2] = [0, 1]
+    weights = rng.random(n) if weighted else None
+    got = auc(labels, scores, sample_weight=weights, max_fpr=max_fpr)
+    assert got == pytest.approx(skm.roc_auc_score(labels, scores, sample_weight=weights, max_fpr=max_fpr),
+                                abs=1e-12)
+
+
+def test_string_labels_in_an_object_array():
+    # a pandas column of strings arrives as an object array: same results as a str array
+    labels, scores = ["no", "yes", "yes", "no", "yes"], [0.1, 0.9, 0.4, 0.5, 0.7]
+    as_object = np.array(labels, dtype=object)
+    assert auc(as_object, scores) == auc(np.array(labels), scores) == pytest.approx(5 / 6, abs=1e-15)
+    for got, want in zip(roc_curve(as_object, scores, pos_label="yes"),
+                         skm.roc_curve(as_object, scores, pos_label="yes")):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(TypeError, match="labels must be bool, integer"):
+        auc(np.array(["no", 1, "yes", 0, "yes"], dtype=object), scores)
+
+
+def test_partial_auc_by_hand():
+    # one positive ranked first, then a negative, a positive, a negative: ROC (0,0) (0,.5) (.5,.5)
+    # (.5,1) (1,1); up to fpr 0.5 the area is 0.25, chance 0.125, perfect 0.5
+    labels, scores = [1, 0, 1, 0], [0.9, 0.8, 0.7, 0.6]
+    assert auc(labels, scores, max_fpr=0.5) == pytest.approx(0.5 * (1 + (0.25 - 0.125) / (0.5 - 0.125)))
+    assert auc(labels, scores, max_fpr=1) == auc(labels, scores) == 0.75
+    for bad in (0, -0.1, 1.1, float("nan")):
+        with pytest.raises(ValueError, match="max_fpr"):
+            auc(labels, scores, max_fpr=bad)
+
+
 @pytest.mark.parametrize("labels", [
     [False, True, True, False, True],
     [-1, 1, 1, -1, 1],
@@ -221,8 +257,8 @@ def test_fuzz_radix_sort_carries_weights(scores):
         (auc, [0, 1], [0.1, np.nan], {}, ValueError, "scores contains NaN"),
         (auc, [0, 1], [0.1, np.inf], {}, ValueError, "scores contains NaN or infinity"),
         (auc, [0, np.nan], [0.1, 0.2], {}, ValueError, "labels contains NaN"),
-        (auc, [0, 0.5], [0.1, 0.2], {}, ValueError, "labels must be class labels"),
-        (auc, [0, 1, 1], [0.1, 0.2], {}, ValueError, "same length, got 3 and 2"),
+        (auc, [0, 0.5], [0.1, 0.2], {}, ValueError, "labels must hold integer values"),
+        (auc, [0, 1, 1], [0.1, 0.2], {}, ValueError, r"labels must have shape \(2,\) like scores, got \(3,\)"),
         (auc, [[0, 1]], [0.1, 0.2], {}, ValueError, "labels must be 1-D"),
         (auc, [0, 1], [[0.1, 0.2]], {}, ValueError, "scores must be 1-D"),
         (auc, [0, 1], ["a", "b"], {}, TypeError, "scores must be a real numeric array"),
@@ -258,6 +294,8 @@ def test_plugin_ops_agree_with_their_sklearn_references(pm):
     for ours, ref in [("metrics.auc", "ref.sklearn_roc_auc"),
                       ("metrics.average_precision", "ref.sklearn_average_precision")]:
         assert ops.get(ours)(**args) == pytest.approx(ops.get(ref)(**args), abs=1e-12)
+    assert ops.get("metrics.auc")(**args, max_fpr=0.1) == pytest.approx(
+        ops.get("ref.sklearn_roc_auc")(**args, max_fpr=0.1), abs=1e-12)
     for ours, ref in [("metrics.roc_curve", "ref.sklearn_roc_curve"),
                       ("metrics.precision_recall_curve", "ref.sklearn_precision_recall_curve")]:
         got, want = ops.get(ours)(**args), ops.get(ref)(**args)

@@ -6,6 +6,7 @@ import textwrap
 
 import pytest
 
+from shouxie.core import cpu_info
 from shouxie.plugins import collect_ops, get_plugin_manager
 from shouxie.plugins.manager import PluginLoadError, PluginLoadWarning, load_plugins
 from shouxie.runner import ConfigError, main, run_config
@@ -170,3 +171,5 @@ def test_shouxie_plugins_lists_loaded_and_failed_plugins(site, capsys):
     assert lines["plugin"].split() == ["plugin", "distribution", "hooks", "ops", "/", "error"]
     assert lines["goodfam"].split() == ["goodfam", "good-plugin", "1.0", "register_ops", "1:", "goodfam.one"]
     assert lines["brokenfam"].split()[:7] == ["brokenfam", "broken-plugin", "1.0", "-", "failed", "to", "import:"]
+    median = cpu_info()["families"]["_median"]["variant"]   # the kernel variants, last
+    assert lines["kernels:"].startswith(f"kernels: median {median}, ")

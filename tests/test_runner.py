@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from shouxie.core import cpu_info
 from shouxie.plugins import hookimpl
 from shouxie.runner import ConfigError, main, run_config
 
@@ -42,6 +43,7 @@ def test_run_directory_holds_config_env_and_records(write_config, tmp_path, pm):
     assert saved["repeat"] == 3 and saved["sweep"] == {"n": [10, 20]} and saved["steps"][1]["op"] == "detection.box_iou"
     env = json.loads((run_dir / "env.json").read_text())
     assert {"python", "numpy", "shouxie", "cpu", "git_commit"} <= set(env)
+    assert env["kernels"] == cpu_info()   # the compiled kernel variants the numbers came from
     records = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
     assert len(records) == 4
     required = {"experiment", "run_id", "point", "step", "op", "plugin", "status", "error", "time_s",
@@ -184,13 +186,13 @@ def test_same_seed_same_outputs(write_config, tmp_path, pm):
     assert [r["seed"] for r in a.records] == [r["seed"] for r in b.records]
 
 
-def test_builtin_variables_seed_and_run_dir(write_config, tmp_path, pm):
+def test_seed_and_run_dir_variables_and_reproducible_seeds(write_config, tmp_path, pm):
     seen = []
 
     class Probe:
         @hookimpl
         def shouxie_register_ops(self, registry):
-            registry.add("test.where", lambda path, seed: seen.append((path, seed)) or 0, summary="probe")
+            registry.add("test.where", lambda path, seed: seen.append((path, seed)) or seed, summary="probe")
 
     pm.register(Probe())
     cfg = write_config("""
@@ -201,9 +203,13 @@ def test_builtin_variables_seed_and_run_dir(write_config, tmp_path, pm):
         steps:
           - {name: w, op: test.where, params: {path: "${run_dir}/out.png", seed: "${seed}"}}
     """)
-    run = run_config(cfg, out=tmp_path, pm=pm)
+    run = run_config(cfg, out=tmp_path / "a", pm=pm)
     assert [p for p, _ in seen] == [f"{run.dir}/out.png"] * 2
     assert seen[0][1] != seen[1][1] and [s for _, s in seen] == [r["seed"] for r in run.records]
+    again = run_config(cfg, out=tmp_path / "b", pm=pm)  # the same config and seed: the same seeds
+    assert [r["seed"] for r in again.records] == [r["seed"] for r in run.records]
+    other = run_config(cfg, out=tmp_path / "c", pm=pm, overrides=["seed=12"])
+    assert [r["metrics"] for r in other.records] != [r["metrics"] for r in run.records]
     bad = write_config("name: x\nsweep: {seed: [1]}\nsteps:\n  - {name: a, op: data.random_boxes}\n")
     with pytest.raises(ConfigError, match="'seed' is reserved"):
         run_config(bad, out=tmp_path, pm=pm)

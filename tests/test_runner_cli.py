@@ -363,23 +363,6 @@ def test_run_directory_files(env):
     assert (run_dir / "plots" / "time_c_vs_n.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_same_config_and_seed_give_same_outputs(env):
-    cfg = config("s.yaml", """
-        name: seeds
-        seed: 11
-        min_time: 0
-        sweep: {n: [3, 4]}
-        steps:
-          - {name: a, op: t.exact, params: {n: "${n}", seed: "${seed}"}}
-    """)
-    assert shouxie("run", cfg, "--out", "a") == 0 and shouxie("run", cfg, "--out", "b") == 0
-    a, b = records_of(run_dirs("a")[0]), records_of(run_dirs("b")[0])
-    assert [r["metrics"] for r in a] == [r["metrics"] for r in b]
-    assert [r["seed"] for r in a] == [r["seed"] for r in b] and a[0]["seed"] != a[1]["seed"]
-    assert shouxie("run", cfg, "--out", "c", "-s", "seed=12") == 0
-    assert [r["metrics"] for r in records_of(run_dirs("c")[0])] != [r["metrics"] for r in a]
-
-
 # --------------------------------------------------------------------------- terminal
 def test_quiet_prints_nothing_and_plain_lines_otherwise(env, capsys):
     cfg = config("q.yaml", "name: q\nmin_time: 0\nsteps:\n  - {name: a, op: t.quick}\n")
@@ -581,3 +564,165 @@ def test_parallel_executor_equals_serial(env, executor):
     # the driver alone wrote the index
     db = sqlite3.connect(Path(executor) / "index.sqlite")
     assert db.execute("SELECT COUNT(*) FROM records").fetchone() == (12,)
+
+
+
+# --------------------------------------------------------------------------- hostile input
+@pytest.mark.parametrize("name", ["../escape", "/tmp/shouxie-escape", "a/../../escape", "..", ".hidden",
+                                  "x" * 101])
+def test_a_run_name_cannot_write_outside_out(env, capsys, name):
+    Path("work").mkdir()
+    bad = config("bad.yaml", f"name: {json.dumps(name)}\nsteps:\n  - {{name: a, op: t.quick}}\n")
+    assert shouxie("run", bad, "--out", "work/out") == 4
+    assert "bad.yaml:2: name: expected a name of letters" in capsys.readouterr().err
+    good = config("good.yaml", "name: fine\nsteps:\n  - {name: a, op: t.quick}\n")
+    assert shouxie("run", good, "--out", "work/out", "-s", f"name={name}") == 4
+    assert f"command line (-s name={name}): name: expected a name" in capsys.readouterr().err
+    assert list(Path("work").iterdir()) == [] and not Path("/tmp/shouxie-escape").exists()
+
+
+@pytest.mark.parametrize("step", ["../escape", "/tmp/shouxie-escape", "a/b", "a.b", ""])
+def test_a_step_name_is_no_path(env, capsys, step):
+    cfg = config("s.yaml", f"name: s\nsteps:\n  - {{name: {json.dumps(step)}, op: t.quick}}\n")
+    assert shouxie("run", cfg, "--out", "work/out") == 4
+    assert "steps[0].name: a step name is an identifier" in capsys.readouterr().err
+    assert not Path("work").exists() and not Path("/tmp/shouxie-escape").exists()
+
+
+BOMB = "".join([f"{a}: &{a} [{', '.join([f'*{b}'] * 9)}]\n" for a, b in zip("bcdefghi", "abcdefgh")])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a: &a [x, x, x, x, x, x, x, x, x]\n" + BOMB + "name: bomb\nsteps: [*i]\n",  # 9^9 values
+     "expands to more than 100,000 values"),
+    ("name: loop\nsteps: &s [*s]\n", "refers to a node that contains it"),
+    ("name: deep\nsteps: " + "[" * 5000 + "]" * 5000 + "\n", "nests deeper than 64 levels"),
+    ("name: deep\nsteps:\n" + "".join("  " * i + "- \n" for i in range(1, 80)), "nests deeper than 64"),
+    ("a0: &a0 [1]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 2000))  # deep by aliases
+     + "name: deep\nsteps: [*a1999]\n", "nests deeper than 64 levels"),
+])
+def test_alias_bombs_and_deep_nesting_are_refused_at_once(env, capsys, text, message):
+    Path("y.yaml").write_text(text)
+    start = time.perf_counter()
+    assert shouxie("run", "y.yaml", "--out", "out") == 4
+    assert message in capsys.readouterr().err
+    assert time.perf_counter() - start < 10 and not Path("out").exists()
+
+
+def test_an_alias_bomb_on_the_command_line_is_refused(env, capsys):
+    cfg = config("c.yaml", "name: c\nsteps:\n  - {name: a, op: t.quick}\n")
+    bomb = "{a: &a [x, x, x, x, x, x, x, x, x], " + BOMB.replace("\n", ", ")[:-2] + "}"
+    assert shouxie("run", cfg, "--out", "out", "-s", f"steps.a.params.k={bomb}") == 4
+    assert "expands to more than 100,000 values" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--sweep", "a=" + ",".join(map(str, range(1000))), "--sweep", "b=" + ",".join(map(str, range(1000)))],
+     "the sweep has 1,000,000 points (a: 1,000 x b: 1,000); a run has at most 100,000"),
+    (["-s", "zip={z: [1, 2, 3]}", "--sweep", "a=" + ",".join(map(str, range(400))),
+      "--sweep", "b=" + ",".join(map(str, range(100)))], "the sweep has 120,000 points (a: 400 x b: 100 x zip: 3)"),
+])
+def test_a_huge_sweep_is_refused_before_anything_runs(env, capsys, args, message):
+    cfg = config("h.yaml", "name: huge\nsteps:\n  - {name: a, op: t.quick}\n")
+    for dry in ([], ["--dry-run"]):
+        start = time.perf_counter()
+        assert shouxie("run", cfg, "--out", "out", *args, *dry) == 4
+        assert message in capsys.readouterr().err
+        assert time.perf_counter() - start < 10 and not Path("out").exists()
+
+
+def _index(out):
+    db = sqlite3.connect(Path(out) / "index.sqlite")
+    runs = db.execute("SELECT run_id, status, n_records, total, dir FROM runs ORDER BY run_id").fetchall()
+    rows = dict(db.execute("SELECT run_id, COUNT(*) FROM records GROUP BY run_id").fetchall())
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    db.close()
+    return runs, rows
+
+
+def _cli(*args):
+    """``shouxie ARGS`` in a real process, started now."""
+    return subprocess.Popen([sys.executable, str(ROOT / "runner.py"), *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def chained(path, name, points, first):
+    """A config of ``points`` points, each running step ``a`` (``first``), then t.quick on its output."""
+    return config(path, f"""
+        name: {name}
+        min_time: 0
+        sweep: {{k: {list(range(points))}}}
+        steps:
+          - {{name: a, {first}}}
+          - {{name: b, op: t.quick, params: {{k: "@a"}}}}
+    """)
+
+
+def test_concurrent_runs_into_one_out_keep_the_index_consistent(env):
+    cfg = chained("c.yaml", "busy", 50, 'op: t.quick, params: {k: "${k}"}')
+    procs = [_cli("run", cfg, "--out", "out", "--quiet") for _ in range(2)]
+    readers = 0
+    while any(p.poll() is None for p in procs):  # `shouxie runs list` reads while they write
+        assert shouxie("runs", "list", "--out", "out") in (0, 4)  # 4: no index yet
+        readers += 1
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    runs, rows = _index("out")
+    assert len(runs) == 2 and readers > 0
+    for run_id, status, n_records, total, run_dir in runs:
+        lines = records_of(run_dir)
+        assert status == "finished" and n_records == total == rows[run_id] == len(lines) == 100
+        assert len({(r["point_index"], r["step"]) for r in lines}) == 100
+
+
+def _comparable_records(records):
+    return sorted((r["point_index"], r["step"], r["op"], r["status"], r["seed"], r["outputs"], r["metrics"])
+                  for r in records)
+
+
+def test_sigkill_then_resume_loses_and_duplicates_nothing(env):
+    cfg = chained("k.yaml", "killed", 40, 'op: t.sleep, params: {seconds: 0.02, k: "${k}"}')
+    assert shouxie("run", cfg, "--out", "whole", "--quiet") == 0
+    whole = records_of(run_dirs("whole")[0])
+    kept = []
+    for kill_after in (6, 30):  # kill -9 twice, resuming in between, then resume to the end
+        args = ("run", cfg) if not kept else ("run", "--resume", run_dirs("out")[0])
+        proc = _cli(*args, "--out", "out", "--quiet")
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            results = run_dirs("out")[0] / "results.jsonl" if Path("out").exists() and run_dirs("out") else None
+            if results and results.exists() and len(results.read_text().splitlines()) >= kill_after:
+                break
+            time.sleep(0.01)
+        proc.kill()  # SIGKILL: no handler runs
+        proc.communicate(timeout=60)
+        assert proc.returncode == -signal.SIGKILL
+        run_dir = run_dirs("out")[0]
+        lines = (run_dir / "results.jsonl").read_text().splitlines()
+        assert kill_after <= len(lines) < 80
+        done = [json.loads(line) for line in lines if line.endswith("}")]
+        assert done[:len(kept)] == kept  # what was on disk before the kill is still there
+        kept = [r for r in done if r["status"] == "ok"]
+    assert shouxie("run", "--resume", run_dir, "--quiet") == 0
+    records = records_of(run_dir)
+    assert records[:len(kept)] == kept
+    assert len(records) == 80 and len({(r["point_index"], r["step"]) for r in records}) == 80
+    assert _comparable_records(records) == _comparable_records(whole)
+    assert run_dirs("out") == [run_dir]
+    runs, rows = _index("out")
+    assert [(status, n, total) for _, status, n, total, _ in runs] == [("finished", 80, 80)]
+    assert rows[runs[0][0]] == 80
+
+
+def test_resume_refuses_a_results_file_it_did_not_write_and_leaves_it_alone(env, capsys):
+    cfg = chained("r.yaml", "refuse", 3, 'op: t.quick, params: {k: "${k}"}')
+    assert shouxie("run", cfg, "--out", "out", "--quiet") == 0
+    results = run_dirs("out")[0] / "results.jsonl"
+    lines = results.read_text().splitlines()
+    for bad, message in (("{not json", "line 2 is not valid JSON"), ('{"step": "a"}', "line 2: not a record")):
+        text = "\n".join([lines[0], bad, *lines[1:]]) + "\n"
+        results.write_text(text)
+        assert shouxie("run", "--resume", results.parent, "--quiet") == 4
+        assert message in capsys.readouterr().err
+        assert results.read_text() == text

@@ -1,0 +1,3 @@
+FEATURES: tuple[str, ...]
+
+def features() -> tuple[str, ...]: ...
