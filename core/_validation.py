@@ -13,7 +13,8 @@ accepted and propagate the way they do in torch (they cannot make a kernel index
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -24,13 +25,28 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 IMAGE_DTYPES = tuple(np.dtype(t) for t in (np.uint8, np.uint16, np.int16, np.float32, np.float64))
 
 
+def as_array(x: ArrayLike, name: str) -> NDArray[Any]:
+    """``numpy.asarray(x)`` in native byte order and aligned (byte-swapped data, e.g. read from a
+    big-endian file, and misaligned views of a byte buffer are copied; compiled loops may assume
+    natural alignment); a ragged nested sequence is a ``ValueError`` naming ``name``."""
+    try:
+        arr = np.asarray(x)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a rectangular array: {exc}") from None
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    if not arr.flags.aligned:
+        arr = arr.copy()
+    return arr
+
+
 def float_array(x: ArrayLike, name: str, *, ndim: int | None = None, finite: bool = True) -> NDArray[np.floating]:
     """Return ``x`` as a C-contiguous float32 or float64 array.
 
     float32 and float64 keep their dtype; bool, integer and other real input becomes float64.
     Complex, object and string input is a ``TypeError``.
     """
-    arr = np.asarray(x)
+    arr = as_array(x, name)
     if arr.dtype not in FLOAT_DTYPES:
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
@@ -39,7 +55,7 @@ def float_array(x: ArrayLike, name: str, *, ndim: int | None = None, finite: boo
         raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
     if finite and arr.size and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinity")
-    return np.ascontiguousarray(arr)
+    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)   # (which makes 0-d 1-d)
 
 
 def common_float_dtype(*arrays: np.ndarray) -> np.dtype:
@@ -76,6 +92,22 @@ def integer(x: Any, name: str, *, low: int | None = None, high: int | None = Non
     return x
 
 
+def generator(seed: Any, name: str = "seed") -> np.random.Generator:
+    """A numpy Generator from ``seed``: None (fresh entropy), an int >= 0, or a Generator."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        return np.random.default_rng()
+    return np.random.default_rng(integer(seed, name, low=0))
+
+
+def sequence(x: Any, name: str) -> list:
+    """``x`` (a list, tuple or other non-string iterable) as a list; otherwise a ``TypeError``."""
+    if isinstance(x, (str, bytes, Mapping, np.ndarray)) or not isinstance(x, Iterable):
+        raise TypeError(f"{name} must be a sequence, got {type(x).__name__}")
+    return list(x)
+
+
 def choice(x: Any, name: str, options: Iterable[str]) -> str:
     """Return ``x`` when it is one of ``options``; otherwise a ``ValueError`` listing them."""
     options = tuple(options)
@@ -93,7 +125,7 @@ def label_array(x: ArrayLike, name: str, n: int, *, kinds: str = "iu", bound: in
     ``bound`` every value must lie in ``[0, bound)``. ``like`` ends the shape message (" to match
     boxes"). Numeric labels come back as int64; string-accepting calls get the array unchanged.
     """
-    arr = np.asarray(x)
+    arr = as_array(x, name)
     if "U" in kinds and arr.dtype == object and arr.size and all(isinstance(v, str) for v in arr.flat):
         arr = arr.astype(str)   # strings in an object array (a pandas column) are string labels
     if arr.dtype.kind not in kinds:
@@ -121,9 +153,7 @@ def as_image(x: ArrayLike, name: str) -> NDArray[Any]:
     native order); anything else is a ``TypeError`` (convert explicitly: no silent change of
     pixel type). Views of any strides, negative ones included, are copied to contiguous memory.
     """
-    arr = np.asarray(x)
-    if not arr.dtype.isnative:   # byte-swapped data (e.g. read from a big-endian file)
-        arr = arr.astype(arr.dtype.newbyteorder("="))
+    arr = as_array(x, name)
     if arr.dtype not in IMAGE_DTYPES:
         names = ", ".join(str(t) for t in IMAGE_DTYPES)
         raise TypeError(f"{name} must have dtype {names}; got {arr.dtype}")
@@ -139,7 +169,7 @@ def channels_of(image: np.ndarray) -> int:
 
 def float_tensor(x: ArrayLike, name: str, *, ndim: int | tuple[int, ...] | None = None) -> NDArray[np.floating]:
     """``x`` as a C-contiguous float32/float64 array of the given rank(s); NaN/inf allowed."""
-    arr = np.asarray(x)
+    arr = as_array(x, name)
     if arr.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name} must be a float32 or float64 array, got dtype {arr.dtype}")
     if isinstance(ndim, tuple) and arr.ndim not in ndim:
@@ -154,3 +184,29 @@ def gradient_like(dout: ArrayLike, shape: tuple[int, ...], dtype: DTypeLike,
     if arr.shape != tuple(shape):
         raise ValueError(f"{name} must have the forward output's shape {tuple(shape)}, got {arr.shape}")
     return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def forward_cache(cache: Any, kind: type | tuple[type, ...], forward: str) -> Any:
+    """``cache`` when it is a ``kind``, what ``forward`` returns; otherwise a ``TypeError``."""
+    if not isinstance(cache, kind):
+        raise TypeError(f"cache must be the cache returned by {forward}, got {type(cache).__name__}")
+    return cache
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):   # no sysconf (Windows): only absurd sizes fail
+        return 1 << 48
+
+
+#: Bytes of RAM of this machine; a single result larger than this is refused before allocating.
+PHYSICAL_MEMORY = _physical_memory()
+
+
+def allocation(nbytes: int, what: str) -> None:
+    """``ValueError`` naming ``what`` when ``nbytes`` exceeds the machine's memory, so an absurd
+    size (a typo'd output size, padding or batch) fails at once instead of allocating."""
+    if nbytes > PHYSICAL_MEMORY:
+        raise ValueError(f"{what} needs {nbytes / 2**30:.3g} GiB, more than this machine's "
+                         f"{PHYSICAL_MEMORY / 2**30:.3g} GiB of memory")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from ._validation import integer
+from ._validation import integer, sequence
 
 _DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1}
 _LOWER_BOUNDS = {"kernel": 1, "stride": 1, "padding": 0, "dilation": 1}
@@ -64,10 +64,8 @@ def receptive_field(layers) -> list[LayerField]:
     >>> receptive_field([{"kernel": 3, "padding": 1}, {"kernel": 2, "stride": 2}])[-1]
     LayerField(receptive_field=4, jump=2, start=0.5)
     """
-    if isinstance(layers, (str, bytes, Mapping)):
-        raise TypeError(f"layers must be a sequence of layer mappings, got {type(layers).__name__}")
     rf, jump, start, out = 1, 1, 0.0, []
-    for index, layer in enumerate(layers):
+    for index, layer in enumerate(sequence(layers, "layers")):
         spec = _layer(layer, index)
         span = spec["dilation"] * (spec["kernel"] - 1)
         start += (span / 2 - spec["padding"]) * jump

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _cluster
-from ._validation import choice, float_array, integer, real_number
+from ._validation import choice, float_array, generator, integer, real_number
 from .neighbors import samples
 
 KMEANS_INITS = ("k-means++", "random")
@@ -148,7 +148,7 @@ def kmeans(X, k, *, init="k-means++", max_iter=300, tol=1e-4, seed=None) -> KMea
     k = n_clusters(k, n, "X")
     max_iter = integer(max_iter, "max_iter", low=1)
     tol = real_number(tol, "tol", low=0)
-    rng = np.random.default_rng(seed)
+    rng = generator(seed)
     dtype = X.dtype
     mean = X.mean(axis=0)
     Xc = X - mean
@@ -272,7 +272,7 @@ def anchor_kmeans(wh, k, *, update="median", init="k-means++", max_iter=300, see
     k = n_clusters(k, n, "wh")
     update = choice(update, "update", ("median", "mean"))
     max_iter = integer(max_iter, "max_iter", low=1)
-    rng = np.random.default_rng(seed)
+    rng = generator(seed)
     if isinstance(init, str):
         if choice(init, "init", KMEANS_INITS) == "k-means++":
             anchors = _anchor_plusplus(wh, k, rng)
@@ -449,7 +449,7 @@ def mean_shift(X, bandwidth, *, kernel="flat", seeds=None, bin_seeding=False, mi
     bandwidth = real_number(bandwidth, "bandwidth", low=0, low_open=True)
     kernel = choice(kernel, "kernel", ("flat", "gaussian"))
     min_bin_freq = integer(min_bin_freq, "min_bin_freq", low=1)
-    max_iter = integer(max_iter, "max_iter", low=0)
+    max_iter = integer(max_iter, "max_iter", low=0, high=np.iinfo(np.intp).max)   # a C index
     if seeds is None:
         seeds = _bin_seeds(X, bandwidth, min_bin_freq) if bin_seeding and n else X
     else:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _conv, _pool
-from ._validation import common_float_dtype, float_tensor, gradient_like, integer
+from ._validation import allocation, common_float_dtype, float_tensor, forward_cache, gradient_like, integer
 
 
 def pair(value, name: str, *, low: int) -> tuple[int, int]:
@@ -41,7 +41,7 @@ def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int
     span = dilation * (kernel - 1) + 1
     if size + 2 * padding < span:
         raise ValueError(f"kernel {axis} extent {span} (dilation included) is larger than the "
-                         f"padded input {axis} {size + 2 * padding}")
+                         f"padded input {axis} {size + 2 * padding} of x")
     return (size + 2 * padding - span) // stride + 1
 
 
@@ -149,6 +149,8 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
     ho = output_size(h, kh, sh, ph, dh, "height")
     wo = output_size(wd, kw, sw, pw, dw, "width")
     dtype = common_float_dtype(*arrays)
+    allocation((c * kh * kw + o) * n * ho * wo * dtype.itemsize,
+               f"padding={padding!r}: the columns and output of {n} x {o} x {ho} x {wo}")
     x = x.astype(dtype, copy=False)
     weight = w.astype(dtype, copy=False).reshape(groups, o // groups, cg * kh * kw)
     geometry = (kh, kw, sh, sw, ph, pw, dh, dw, ho, wo)
@@ -180,6 +182,7 @@ def conv2d_backward(dout, cache: ConvCache):
     dw : ndarray, shape (O, C / groups, KH, KW)
     db : ndarray, shape (O,), or None when the forward pass had no bias
     """
+    cache = forward_cache(cache, ConvCache, "conv2d_forward")
     weight, col = cache.weight, cache.col
     n, c = cache.x_shape[:2]
     groups, og, k = weight.shape
@@ -261,7 +264,7 @@ def max_pool2d_backward(dout, cache: PoolCache):
     -------
     dx : ndarray, shape (N, C, H, W)
     """
-    n, c, h, w = cache.x_shape
+    n, c, h, w = forward_cache(cache, PoolCache, "max_pool2d_forward").x_shape
     planes, ho, wo = cache.argmax.shape
     dout = gradient_like(dout, (n, c, ho, wo), cache.dtype)
     dx = np.empty((planes, h, w), cache.dtype)

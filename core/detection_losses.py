@@ -12,7 +12,8 @@ import math
 import numpy as np
 
 from . import _detection_losses
-from ._validation import choice, common_float_dtype, float_array, integer, label_array, real_number
+from ._validation import (allocation, choice, common_float_dtype, float_array, integer, label_array, real_number,
+                          sequence)
 from .boxes import box_iou
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -131,7 +132,7 @@ def focal_bias_init(prior: float = 0.01) -> float:
         Initial foreground probability.
     """
     prior = real_number(prior, "prior", low=0.0, high=1.0, low_open=True, high_open=True)
-    return -math.log((1 - prior) / prior)
+    return math.log(prior) - math.log1p(-prior)   # not log((1 - p) / p): 1 / p overflows for tiny p
 
 
 # ------------------------------------------------------------------------------------ YOLOv3
@@ -224,6 +225,9 @@ def yolov3_targets(gt_boxes, gt_classes, image_index=None, *, batch_size: int = 
             raise ValueError(f"input_size {input_size} must be a multiple of every stride {strides}")
     centre, wh, classes, images = _yolo_ground_truth(gt_boxes, gt_classes, image_index, batch_size,
                                                      num_classes, input_size)
+    cells = sum(batch_size * (input_size // s) ** 2 * len(m) for m, s in zip(masks, strides))
+    allocation(cells * (6 + num_classes) * 8,
+               f"batch_size={batch_size}, num_classes={num_classes}, input_size={input_size}: the targets")
     best = _best_anchor(wh, anchors)
     targets = []
     for mask, stride in zip(masks, strides):
@@ -286,7 +290,8 @@ def yolov3_loss(outputs, gt_boxes, gt_classes, image_index=None, *, ignore_thres
         arrays) when asked.
     """
     anchors, masks, strides = _yolo_config(anchors, anchor_masks, strides)
-    raws = [float_array(o, f"outputs[{i}]").astype(np.float64) for i, o in enumerate(outputs)]
+    raws = [float_array(o, f"outputs[{i}]").astype(np.float64)
+            for i, o in enumerate(sequence(outputs, "outputs"))]
     if len(raws) != len(masks):
         raise ValueError(f"outputs must hold {len(masks)} head outputs (one per stride), got {len(raws)}")
     first = raws[0]

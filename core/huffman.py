@@ -8,12 +8,16 @@ between files one block at a time. Blocks are independent, so they are coded on 
 
 Container layout (little-endian)::
 
-    header   magic b"SXHF", version u8 = 1, 3 zero bytes, block_size u32
+    header   magic b"SXHF", version u8 = 2, 3 zero bytes, block_size u32
     block    symbol count u32 (>= 1), payload bits u32, CRC-32 of the original block u32,
              256 code lengths as 4-bit nibbles (128 bytes, high nibble first), payload
     ...      one record per block, in order
     end      u32 0, block count u32, total length u64,
              block table: (offset u64, symbol count u32) per block, CRC-32 of the end record u32
+
+The CRC-32 of block ``i`` starts from the value ``i`` (``zlib.crc32(block, i)``), so a block
+moved to another position fails its check. Version 1 started every block's CRC-32 from 0, which
+let two blocks of equal record size swap places undetected; it is still read.
 """
 from __future__ import annotations
 
@@ -28,10 +32,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from . import _huffman
-from ._validation import integer
+from ._validation import as_array, integer
 
 MAGIC = b"SXHF"
-VERSION = 1
+VERSION = 2
+#: Versions :func:`decompress` reads; in version 1 every block's CRC-32 starts from 0.
+READ_VERSIONS = (1, 2)
 #: Longest code length :class:`HuffmanCode` supports (the bit buffers are 64 bits wide).
 MAX_CODE_LENGTH = 32
 #: Code length limit inside the container (lengths are stored as nibbles).
@@ -56,7 +62,7 @@ def as_symbols(x, name: str) -> np.ndarray:
     """``x`` as a contiguous 1-D uint8 or uint16 array (bytes-like input becomes uint8)."""
     if isinstance(x, (bytes, bytearray, memoryview)):
         return np.frombuffer(as_bytes(x, name), dtype=np.uint8)
-    arr = np.asarray(x)
+    arr = as_array(x, name)
     if arr.dtype not in SYMBOL_DTYPES:
         raise TypeError(f"{name} must be bytes-like or a uint8/uint16 array, got dtype {arr.dtype}")
     if arr.ndim != 1:
@@ -123,7 +129,7 @@ class HuffmanCode:
     """
 
     def __init__(self, lengths) -> None:
-        arr = np.asarray(lengths)
+        arr = as_array(lengths, "lengths")
         if arr.ndim != 1 or not 1 <= arr.size <= 65536:
             raise ValueError(f"lengths must be 1-D with 1 to 65536 entries, got shape {arr.shape}")
         if arr.dtype.kind not in "iu":
@@ -159,7 +165,7 @@ class HuffmanCode:
             equals the Huffman optimum whenever the limit does not bind. A single symbol that
             occurs gets a 1-bit code.
         """
-        arr = np.asarray(freqs)
+        arr = as_array(freqs, "freqs")
         if arr.ndim != 1 or not 1 <= arr.size <= 65536:
             raise ValueError(f"freqs must be 1-D with 1 to 65536 entries, got shape {arr.shape}")
         if arr.dtype.kind not in "iu":
@@ -362,7 +368,12 @@ def _unpack_lengths(packed: bytes) -> np.ndarray:
     return lengths
 
 
-def _encode_block(block: memoryview) -> tuple[memoryview, bytearray]:
+def _crc(block, index: int, version: int = VERSION) -> int:
+    """A block's CRC-32: started from its index (version 2), from 0 (version 1)."""
+    return zlib.crc32(block, index if version >= 2 else 0)
+
+
+def _encode_block(block: memoryview, index: int) -> tuple[memoryview, bytearray]:
     """The block and its record: header, code lengths, payload."""
     symbols = np.frombuffer(block, dtype=np.uint8)
     counts = _count(symbols)
@@ -370,7 +381,7 @@ def _encode_block(block: memoryview) -> tuple[memoryview, bytearray]:
     nbits = code.bit_length(counts)
     start = _BLOCK.size + _LENGTHS_BYTES
     record = bytearray(start + (nbits + 7) // 8)
-    _BLOCK.pack_into(record, 0, symbols.size, nbits, zlib.crc32(block))
+    _BLOCK.pack_into(record, 0, symbols.size, nbits, _crc(block, index))
     record[_BLOCK.size:start] = _pack_lengths(code.lengths)
     _huffman.encode(symbols, code.codes, code.lengths, code.max_length, memoryview(record)[start:])
     return block, record
@@ -422,7 +433,7 @@ def _container(blocks: Iterable[memoryview], block_size: int) -> Iterator[bytes]
     """The container's pieces, in order, for these non-empty blocks."""
     yield _HEADER.pack(MAGIC, VERSION, bytes(3), block_size)
     offset, total, table = _HEADER.size, 0, []
-    jobs = (functools.partial(_encode_block, block) for block in blocks)
+    jobs = (functools.partial(_encode_block, block, i) for i, block in enumerate(blocks))
     for block, record in _in_order(jobs):
         table.append(_TABLE_ENTRY.pack(offset, len(block)))
         offset += len(record)
@@ -481,7 +492,7 @@ class _Reader:
         return data
 
 
-def _read_block(reader: _Reader, index: int, symbols: int, block_size: int):
+def _read_block(reader: _Reader, index: int, symbols: int, block_size: int, version: int):
     """Read and check block ``index``'s record; return the job that decodes and verifies it."""
     where = f"block {index}"
     if symbols > block_size:
@@ -498,16 +509,16 @@ def _read_block(reader: _Reader, index: int, symbols: int, block_size: int):
     if code.max_length == 0:
         raise ValueError(f"{where}: the code lengths define no code")
     payload = reader.read((nbits + 7) // 8, f"{where} payload")
-    return functools.partial(_decode_payload, where, code, payload, nbits, symbols, crc)
+    return functools.partial(_decode_payload, where, code, payload, nbits, symbols, crc, index, version)
 
 
 def _decode_payload(where: str, code: HuffmanCode, payload, nbits: int, symbols: int,
-                    crc: int) -> np.ndarray:
+                    crc: int, index: int, version: int) -> np.ndarray:
     try:
         out = code.decode(payload, nbits, symbols)
     except ValueError as exc:
         raise ValueError(f"{where}: corrupt payload: {exc}") from None
-    actual = zlib.crc32(out)
+    actual = _crc(out, index, version)
     if actual != crc:
         raise ValueError(f"{where}: CRC-32 mismatch (stored {crc:#010x}, computed {actual:#010x})")
     return out
@@ -524,8 +535,9 @@ def _block_jobs(read: Callable[[int], bytes]) -> Iterator[Callable[[], np.ndarra
     magic, version, reserved, block_size = _HEADER.unpack(reader.read(_HEADER.size, "header"))
     if magic != MAGIC:
         raise ValueError(f"wrong magic {magic!r}: not a shouxie Huffman container (expected {MAGIC!r})")
-    if version != VERSION:
-        raise ValueError(f"unsupported container version {version} (this reads version {VERSION})")
+    if version not in READ_VERSIONS:
+        raise ValueError(f"unsupported container version {version} (this reads versions "
+                         f"{', '.join(map(str, READ_VERSIONS))})")
     if reserved != bytes(3):
         raise ValueError(f"header reserved bytes must be zero, got {reserved!r}")
     if not 1 <= block_size <= MAX_BLOCK_SIZE:
@@ -536,7 +548,7 @@ def _block_jobs(read: Callable[[int], bytes]) -> Iterator[Callable[[], np.ndarra
         (symbols,) = _CRC.unpack(reader.read(4, f"block {len(table)} header"))
         if symbols == 0:
             break
-        yield _read_block(reader, len(table), symbols, block_size)
+        yield _read_block(reader, len(table), symbols, block_size, version)
         table.append(_TABLE_ENTRY.pack(offset, symbols))
     rest = reader.read(_END.size - 4, "end record")
     nblocks, total = struct.unpack("<IQ", rest)

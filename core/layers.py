@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import float_tensor, gradient_like, integer, label_array, real_number
+from ._validation import float_tensor, forward_cache, generator, gradient_like, label_array, real_number
 
 
 def relu_forward(x):
@@ -37,6 +37,7 @@ def relu_backward(dout, cache):
 
     Where the input was NaN the gradient passes through, as in torch's ``threshold_backward``.
     """
+    cache = forward_cache(cache, np.ndarray, "relu_forward")
     dout = gradient_like(dout, cache.shape, cache.dtype)
     return dout * ~(cache <= 0)
 
@@ -160,7 +161,7 @@ def batchnorm_backward(dout, cache: BatchNormCache):
     dx : ndarray, same shape as x
     dgamma, dbeta : ndarray, shape (C,)
     """
-    x_hat = cache.x_hat
+    x_hat = forward_cache(cache, BatchNormCache, "batchnorm_forward").x_hat
     dout = gradient_like(dout, x_hat.shape, x_hat.dtype)
     shape = (1, x_hat.shape[1]) + (1,) * (x_hat.ndim - 2)
     dbeta = dout.sum(axis=cache.axes)
@@ -171,14 +172,6 @@ def batchnorm_backward(dout, cache: BatchNormCache):
     m = x_hat.size // x_hat.shape[1]
     dx = scale * (dout - (dbeta / m).reshape(shape) - x_hat * (dgamma / m).reshape(shape))
     return dx, dgamma, dbeta
-
-
-def _generator(seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None:
-        return np.random.default_rng()
-    return np.random.default_rng(integer(seed, "seed", low=0))
 
 
 def dropout_forward(x, p, *, training=True, seed=None):
@@ -206,7 +199,7 @@ def dropout_forward(x, p, *, training=True, seed=None):
         raise TypeError(f"training must be a bool, got {type(training).__name__}")
     if not training:
         return x.copy(), None
-    rng = _generator(seed)
+    rng = generator(seed)
     if p == 1:
         mask = np.zeros_like(x)
     else:
@@ -216,7 +209,7 @@ def dropout_forward(x, p, *, training=True, seed=None):
 
 def dropout_backward(dout, cache):
     """Gradient of :func:`dropout_forward`: ``dout`` times the same scaled mask."""
-    if cache is None:
+    if forward_cache(cache, (np.ndarray, type(None)), "dropout_forward") is None:
         return float_tensor(dout, "dout").copy()
     return gradient_like(dout, cache.shape, cache.dtype) * cache
 

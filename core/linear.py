@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import choice, common_float_dtype, float_array, integer, real_number
+from ._validation import choice, common_float_dtype, float_array, generator, integer, real_number
 
 
 class GDResult(NamedTuple):
@@ -154,7 +154,7 @@ def gradient_descent(X, y, *, loss="mse", lr=0.1, max_iter=1000, tol=1e-6, batch
     n = X.shape[0]
     if batch_size is None or batch_size >= n:
         batch_size = n
-    rng = np.random.default_rng(seed)
+    rng = generator(seed)
     link = sigmoid if loss == "logistic" else (lambda z: z)
     w, b = np.zeros(X.shape[1], X.dtype), X.dtype.type(0)
     losses, converged = [], False

@@ -38,6 +38,10 @@ MAX_FLOAT32_RANK = (1 << 31) - (1 << 23)
 MAX_KSIZE = 65535
 #: The sorted-window algorithm does about ``ksize**2`` steps per pixel; refuse work beyond this.
 MAX_SORTED_STEPS = 2**36
+#: The histograms are (re)built from ``ksize**2`` values, for every output row (16-bit, float) or
+#: band (uint8): wasted work when the window is wider than the image, refused beyond this many
+#: steps (seconds, not hours).
+MAX_REBUILD_STEPS = 2**30
 #: Float images rank their values; histograms of up to ``2**MAX_RANK_BITS`` ranks, with at
 #: most ``2**TOP_BITS`` top-level buckets (the median's top bucket is followed bucket by bucket).
 MAX_RANK_BITS = 24
@@ -153,6 +157,11 @@ def _filter(flat: np.ndarray, rowmap: np.ndarray, colmap: np.ndarray, k: int, ch
             raise ValueError(NAN_ERROR)   # the networks see every value: no separate NaN pass
         return
     bands = min(out.shape[0], BANDS)
+    rebuilds = out.shape[0] * channels * k * k
+    if k > width and rebuilds > MAX_REBUILD_STEPS:
+        raise ValueError(f"ksize={k} is wider than the {width}-column image: building its window "
+                         f"histograms would take {rebuilds:.2e} steps (limit {MAX_REBUILD_STEPS:.2e}); "
+                         "use a smaller ksize")
     if dtype.kind == "f":
         if flat.shape[0] * width < 1 << MAX_RANK_BITS:
             for c in range(channels):
@@ -225,7 +234,8 @@ def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndar
     ValueError
         Even or out-of-range ``ksize``, unknown ``border``, wrong number of dimensions, NaN
         in a float image, ``cval`` not representable, or a float/16-bit window so large that
-        the float filter would run for hours.
+        the float filter would run for hours, or a window so much wider than the image that
+        building its histograms would (``MAX_REBUILD_STEPS``).
     """
     arr = np.asarray(image)
     if arr.dtype.kind in "iu" and arr.dtype.newbyteorder("=") not in IMAGE_DTYPES:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _neighbors
-from ._validation import common_float_dtype, float_array, integer
+from ._validation import as_array, common_float_dtype, float_array, integer
 
 def samples(x, name: str) -> np.ndarray:
     """Validate an ``(n, d)`` array of finite samples (float32 kept, other reals as float64)."""
@@ -105,7 +105,7 @@ def knn_classify(queries, data, labels, k) -> np.ndarray:
         classes goes to the one whose member is nearest (the first in :func:`knn_search` order).
     """
     Q, D, k = _search_args(queries, data, k)
-    labels = np.asarray(labels)
+    labels = as_array(labels, "labels")
     if labels.ndim != 1 or labels.shape[0] != D.shape[0]:
         raise ValueError(f"labels must have shape ({D.shape[0]},) like the rows of data, got {labels.shape}")
     classes, codes = np.unique(labels, return_inverse=True)

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validation import gradient_like, real_number
+from ._validation import gradient_like, real_number, sequence
 
 
 class Adam:
@@ -36,7 +36,7 @@ class Adam:
 
     def __init__(self, params: Sequence[np.ndarray], *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
                  weight_decay=0.0, decoupled=False):
-        self.params = list(params)
+        self.params = sequence(params, "params")
         for i, p in enumerate(self.params):
             if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
                 raise TypeError(f"params[{i}] must be a float numpy array, got "
@@ -57,6 +57,7 @@ class Adam:
 
     def step(self, grads: Sequence[np.ndarray]) -> None:
         """Apply one update with ``grads`` (one array per parameter, same shapes)."""
+        grads = sequence(grads, "grads")
         if len(grads) != len(self.params):
             raise ValueError(f"grads must hold {len(self.params)} arrays, got {len(grads)}")
         grads = [gradient_like(g, p.shape, p.dtype, f"grads[{i}]")

@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 
 from . import _resize
-from ._validation import as_image, channels_of, choice, integer, real_number
+from ._validation import allocation, as_image, channels_of, choice, integer, real_number
 
 MODES = ("half_pixel", "align_corners", "asymmetric")
 #: OpenCV's INTER_RESIZE_COEF_BITS: uint8 weights are integers summing to 2**11.
@@ -44,7 +44,11 @@ def _output_shape(in_hw, size, scale):
         out_hw = _pair(size, "size", lambda v, n: integer(v, n, low=1), scalar=False)
         return out_hw, tuple(i / o for i, o in zip(in_hw, out_hw))
     factors = _pair(scale, "scale", lambda v, n: real_number(v, n, low=0, low_open=True), scalar=True)
-    out_hw = tuple(int(np.rint(i * f)) for i, f in zip(in_hw, factors))   # OpenCV: cvRound
+    sides = [i * f for i, f in zip(in_hw, factors)]
+    if max(sides) >= 2**62:
+        raise ValueError(f"scale={scale!r} on a {in_hw[0]}x{in_hw[1]} image gives an absurd output size "
+                         f"{tuple(sides)}")
+    out_hw = tuple(int(np.rint(s)) for s in sides)   # OpenCV: cvRound
     if min(out_hw) < 1:
         raise ValueError(f"scale={scale!r} on a {in_hw[0]}x{in_hw[1]} image gives a zero-size "
                          f"output {out_hw}")
@@ -127,8 +131,9 @@ def resize_bilinear(image, size=None, *, scale=None, mode: str = "half_pixel") -
     TypeError
         Unsupported dtype, non-integer size.
     ValueError
-        Both or neither of ``size`` / ``scale``, a zero-size input or output, unknown ``mode``,
-        wrong number of dimensions.
+        Both or neither of ``size`` / ``scale``, a zero-size input or output, an output larger
+        than the machine's memory (refused before allocating), unknown ``mode``, wrong number
+        of dimensions.
     """
     img = as_image(image, "image")
     mode = choice(mode, "mode", MODES)
@@ -140,6 +145,9 @@ def resize_bilinear(image, size=None, *, scale=None, mode: str = "half_pixel") -
     out_shape = (out_h, out_w) + img.shape[2:]
     if channels == 0:
         return np.empty(out_shape, dtype=img.dtype)
+    # the output (float32 for 16-bit images) and the taps of every output column and row
+    allocation(out_h * out_w * channels * max(4, img.dtype.itemsize) + (out_w * channels + out_h) * 40,
+               f"{'size' if size is not None else 'scale'}: an output of {out_h} x {out_w} x {channels}")
     if (out_h, out_w) == in_hw:   # as OpenCV and torch: same size is a copy, whatever the scale
         return img.copy()
     if img.shape[1] * channels >= 2**31:

@@ -346,7 +346,7 @@ def first_block_crc_offset():
 
 @pytest.mark.parametrize("mutate,message", [
     (lambda b: b"XXXX" + b[4:], "wrong magic b'XXXX'"),
-    (lambda b: b[:4] + b"\x02" + b[5:], "unsupported container version 2"),
+    (lambda b: b[:4] + b"\x03" + b[5:], "unsupported container version 3"),
     (lambda b: b[:5] + b"\x01" + b[6:], "reserved bytes must be zero"),
     (lambda b: b[:8] + struct.pack("<I", 0) + b[12:], "block size 0 outside"),
     (lambda b: b + b"\x00", "trailing garbage"),
