@@ -87,19 +87,20 @@ def _initial_centers(Xc: np.ndarray, mean: np.ndarray, k: int, init, rng: np.ran
     return centers - mean
 
 
-def _relocate_empty(X, centers_old, sums, counts, labels) -> None:
+def _relocate_empty(X, centers_old, sums, counts, labels) -> bool:
     """Move each empty cluster onto one of the samples farthest from their centres (in place).
 
     The rule of scikit-learn's ``_relocate_empty_clusters_dense``: the farthest samples leave
     their cluster (its sum and count drop) and found the empty ones. When every sample sits on
-    its centre there is nothing to move and the empty clusters stay empty.
+    its centre there is nothing to move and the empty clusters stay empty. Returns whether a
+    sample moved.
     """
     empty = np.flatnonzero(counts == 0)
     if not len(empty):
-        return
+        return False
     distances = ((X - centers_old[labels]) ** 2).sum(axis=1)
     if distances.max() == 0:
-        return
+        return False
     far = np.argpartition(distances, -len(empty))[: -len(empty) - 1: -1]
     for new, idx in zip(empty, far):
         old = labels[idx]
@@ -107,6 +108,7 @@ def _relocate_empty(X, centers_old, sums, counts, labels) -> None:
         sums[new] = X[idx]
         counts[new] = 1
         counts[old] -= 1
+    return True
 
 
 def kmeans(X, k, *, init="k-means++", max_iter=300, tol=1e-4, seed=None) -> KMeansResult:
@@ -140,8 +142,10 @@ def kmeans(X, k, *, init="k-means++", max_iter=300, tol=1e-4, seed=None) -> KMea
     distances use ``|c|^2 - 2 x.c`` in chunks of 256 samples, empty clusters take the samples
     farthest from their centres (never NaN; if every sample is on its centre, an empty cluster
     sits on the largest one), and unless labels converged strictly a final assignment step makes
-    ``labels`` consistent with ``centers``. From the same initial centres with ``tol=0`` the
-    labels equal ``sklearn.cluster.KMeans(algorithm="lloyd", n_init=1)``.
+    ``labels`` consistent with ``centers``. An iteration that relocated a centre never counts as
+    strict convergence (scikit-learn's does, and can then return labels that ignore the relocated
+    centre). From the same initial centres with ``tol=0`` the labels equal
+    ``sklearn.cluster.KMeans(algorithm="lloyd", n_init=1)`` whenever no cluster empties.
     """
     X = samples(X, "X")
     n, d = X.shape
@@ -167,7 +171,7 @@ def kmeans(X, k, *, init="k-means++", max_iter=300, tol=1e-4, seed=None) -> KMea
         _cluster.lloyd_iter(Xc, centers, np.einsum("ij,ij->i", centers, centers),
                             labels, sums, counts, True)
         total, weight = sums.sum(axis=0), counts.sum(axis=0)
-        _relocate_empty(Xc, centers, total, weight, labels)
+        moved = _relocate_empty(Xc, centers, total, weight, labels)
         filled = weight > 0
         alpha = (1.0 / weight[filled].astype(np.float64)).astype(dtype)
         new = np.empty_like(centers)
@@ -175,7 +179,7 @@ def kmeans(X, k, *, init="k-means++", max_iter=300, tol=1e-4, seed=None) -> KMea
         new[~filled] = new[np.argmax(weight)]
         shift = float((((new - centers) ** 2).sum(axis=1)).sum())
         centers = new
-        if np.array_equal(labels, labels_old):
+        if not moved and np.array_equal(labels, labels_old):   # a relocated centre moved labels
             strict = True
             break
         if shift <= tol:

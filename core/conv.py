@@ -28,12 +28,12 @@ from ._validation import allocation, common_float_dtype, float_tensor, forward_c
 
 
 def pair(value, name: str, *, low: int) -> tuple[int, int]:
-    """An int or an ``(h, w)`` pair of ints, each ``>= low``, as an ``(h, w)`` tuple."""
+    """An int or an ``(h, w)`` pair of ints, each in ``[low, 2**31)``, as an ``(h, w)`` tuple."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (value, value)
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise TypeError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
-    return tuple(integer(v, name, low=low) for v in value)
+    return tuple(integer(v, name, low=low, high=2**31 - 1) for v in value)   # C indices stay in range
 
 
 def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, axis: str) -> int:

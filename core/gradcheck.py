@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import real_number
+from ._validation import FLOAT_DTYPES, float_array, real_number
 
 
 def numerical_gradient(f, x, dout, h=1e-5):
@@ -27,12 +27,15 @@ def numerical_gradient(f, x, dout, h=1e-5):
     -------
     grad : ndarray, same shape and dtype as ``x``
     """
-    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-        raise TypeError(f"x must be a float numpy array, got {getattr(x, 'dtype', type(x).__name__)}")
+    if not isinstance(x, np.ndarray) or x.dtype not in FLOAT_DTYPES:   # float16 steps are noise
+        raise TypeError(f"x must be a float32 or float64 numpy array, got {getattr(x, 'dtype', type(x).__name__)}")
     h = real_number(h, "h", low=0.0, low_open=True)
-    dout = np.asarray(dout, dtype=np.float64)
+    dout = float_array(dout, "dout", finite=False)
     if not x.flags.c_contiguous or not x.flags.writeable:
         raise ValueError("x must be C-contiguous and writeable: it is perturbed in place")
+    shape = np.shape(f())
+    if shape != dout.shape:
+        raise ValueError(f"dout must have the shape of f()'s output {shape}, got {dout.shape}")
     grad = np.zeros_like(x)
     flat, gflat = x.reshape(-1), grad.reshape(-1)
     for i in range(flat.size):

@@ -74,13 +74,18 @@ def as_bytes(x, name: str) -> memoryview:
     """A flat unsigned-byte view of a bytes-like object or uint8 array."""
     try:
         view = memoryview(x)
-    except TypeError:
+    except (TypeError, ValueError):   # ValueError: numpy arrays without a buffer format
         raise TypeError(f"{name} must be bytes-like, got {type(x).__name__}") from None
     if view.itemsize != 1 and view.nbytes:
         raise TypeError(f"{name} must be bytes-like (1-byte items), got format {view.format!r}")
     if not view.c_contiguous:
         view = memoryview(view.tobytes())
-    return view.cast("B") if view.nbytes else memoryview(b"")
+    if not view.nbytes:
+        return memoryview(b"")
+    try:
+        return view.cast("B")
+    except TypeError:   # 1-byte items that are not bytes: bool, "S1"
+        raise TypeError(f"{name} must be bytes-like (bytes or uint8), got format {view.format!r}") from None
 
 
 def _count(symbols: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _wbf
-from ._validation import choice, float_array, label_array, real_number
+from ._validation import as_array, choice, float_array, label_array, real_number
 from .boxes import as_boxes
 
 CONF_TYPES = ("avg", "max", "box_and_model_avg", "absent_model_aware_avg")
@@ -31,7 +31,8 @@ def _models(boxes_list, scores_list, labels_list, weights) -> tuple[list[tuple[n
         raise ValueError("weights must be positive")
     rows = []
     for t in range(m):
-        b = as_boxes(boxes_list[t], f"boxes_list[{t}]") if np.size(boxes_list[t]) else np.zeros((0, 4))
+        name = f"boxes_list[{t}]"
+        b = as_boxes(boxes_list[t], name) if as_array(boxes_list[t], name).size else np.zeros((0, 4))
         n = b.shape[0]
         s = float_array(scores_list[t], f"scores_list[{t}]", ndim=1) if n else np.zeros(0)
         if s.shape[0] != n:

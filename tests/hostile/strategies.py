@@ -8,6 +8,7 @@ correct result or raise a ``ValueError`` / ``TypeError`` naming one of its argum
 """
 from __future__ import annotations
 
+import inspect
 import re
 import warnings
 from collections.abc import Callable, Mapping
@@ -97,7 +98,7 @@ def corrupted(draw, arr: np.ndarray):
         return arr[None]
     if kind == "ndim_down" and arr.ndim > 1:
         return arr.reshape(-1)
-    if kind == "ndim_down" and arr.size:
+    if kind == "ndim_down" and arr.ndim == 1 and arr.size:
         return arr[:1].reshape(())
     if kind == "zero_d":
         return np.asarray(arr.reshape(-1)[0] if arr.size else 0.0)
@@ -177,11 +178,11 @@ def names_an_argument(message: str, names) -> bool:
     return any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", message) for n in names)
 
 
-def call(fn: Callable, kwargs: dict, *, mutable: tuple[str, ...] = (), names=None):
+def call(fn: Callable, kwargs: dict, *, mutable: tuple[str, ...] = (), names=()):
     """Call ``fn(**kwargs)``; return ``(True, result)`` or ``(False, error)`` for a clean error.
 
-    Fails the test on any other exception, on an error message naming none of the arguments, and
-    when an input other than those in ``mutable`` was written to.
+    Fails the test on any other exception, on an error message naming none of the arguments (or
+    of the further ``names``), and when an input other than those in ``mutable`` was written to.
     """
     shots = snapshot(kwargs)
     try:
@@ -189,7 +190,11 @@ def call(fn: Callable, kwargs: dict, *, mutable: tuple[str, ...] = (), names=Non
             warnings.simplefilter("ignore")
             result = fn(**kwargs)
     except CLEAN_ERRORS as exc:
-        names = tuple(kwargs) if names is None else names
+        try:   # every parameter, also those left at their default
+            params = tuple(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            params = ()
+        names = tuple(kwargs) + params + tuple(names)
         assert names_an_argument(str(exc), names), (
             f"{type(exc).__name__} names none of the arguments {names}: {exc}")
         outcome = (False, exc)
