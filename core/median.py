@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _median
-from ._validation import IMAGE_DTYPES, as_image, channels_of, choice, integer, real_number
+from ._validation import IMAGE_DTYPES, as_array, as_image, channels_of, choice, integer, real_number
 
 #: border name -> ``numpy.pad`` mode giving the source index of every padded index.
 BORDERS = {
@@ -237,7 +237,7 @@ def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndar
         the float filter would run for hours, or a window so much wider than the image that
         building its histograms would (``MAX_REBUILD_STEPS``).
     """
-    arr = np.asarray(image)
+    arr = as_array(image, "image")
     if arr.dtype.kind in "iu" and arr.dtype.newbyteorder("=") not in IMAGE_DTYPES:
         return _integer_median(arr, ksize, border, cval)
     img = as_image(arr, "image")

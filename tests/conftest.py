@@ -7,9 +7,9 @@ from hypothesis import settings
 from shouxie.plugins import get_plugin_manager
 
 # Hypothesis budgets: "ci" (the default) keeps the suite short; HYPOTHESIS_PROFILE=thorough for a
-# long local fuzz, =quick for a smoke run. Tests that set max_examples themselves keep theirs. No deadline: timings on a
+# long local fuzz (random), =quick for a smoke run. Tests that set max_examples themselves keep theirs. No deadline: timings on a
 # loaded CI machine say nothing about correctness (pytest-timeout catches hangs).
-settings.register_profile("ci", max_examples=60, deadline=None)
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True)   # CI repeats itself
 settings.register_profile("thorough", max_examples=2000, deadline=None)
 settings.register_profile("quick", max_examples=15, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
