@@ -201,6 +201,14 @@ def box_sizes(x, name: str) -> np.ndarray:
     if arr.size and not (arr > 0).all():
         row = int(np.flatnonzero((arr <= 0).any(axis=1))[0])
         raise ValueError(f"{name}[{row}] must have width > 0 and height > 0, got {arr[row].tolist()}")
+    limit = np.finfo(arr.dtype).max / 2   # the IoU's union adds two areas
+    with np.errstate(over="ignore", under="ignore"):
+        area = arr[:, 0] * arr[:, 1] if arr.size else np.empty(0, arr.dtype)
+    bad = ~((area > 0) & (area <= limit))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name}[{row}] must have an area w * h in (0, {limit:.3g}] ({arr.dtype}: the IoU "
+                         f"would over- or underflow), got {arr[row].tolist()}")
     return arr
 
 

@@ -364,3 +364,12 @@ def test_anchor_kmeans_fuzz_invariants(wh, k, update):
     iou = corner_iou(wh, got.anchors)
     np.testing.assert_allclose(iou[np.arange(len(wh)), got.labels], iou.max(1), rtol=1e-12)
     assert got.mean_iou == pytest.approx(iou.max(1).mean(), rel=1e-12)
+
+
+@pytest.mark.parametrize("wh, dtype", [([[1e308, 2.0], [3, 4]], np.float64),      # area overflows
+                                       ([[1e-200, 1e-200], [3, 4]], np.float64),   # area underflows to 0
+                                       ([[1e20, 1e20], [3, 4]], np.float32)])
+def test_anchor_kmeans_refuses_areas_the_iou_cannot_hold(wh, dtype):
+    # Such a box used to get NaN IoUs and silently the wrong anchor.
+    with pytest.raises(ValueError, match=r"wh\[0\] must have an area w \* h"):
+        anchor_kmeans(np.array(wh, dtype=dtype), 1, seed=0)
