@@ -203,7 +203,7 @@ def box_sizes(x, name: str) -> np.ndarray:
         raise ValueError(f"{name}[{row}] must have width > 0 and height > 0, got {arr[row].tolist()}")
     limit = np.finfo(arr.dtype).max / 2   # the IoU's union adds two areas
     with np.errstate(over="ignore", under="ignore"):
-        area = arr[:, 0] * arr[:, 1] if arr.size else np.empty(0, arr.dtype)
+        area = arr[:, 0] * arr[:, 1]
     bad = ~((area > 0) & (area <= limit))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
