@@ -5,11 +5,10 @@ from libc.stdlib cimport calloc, free, malloc
 from libcpp.algorithm cimport nth_element, max_element
 cimport openmp
 
+from _common cimport PARALLEL_ASSIGN, PARALLEL_SAMPLES, _check_threads, floating
+
 import numpy as np
 
-ctypedef fused real:
-    float
-    double
 
 #: Samples per Lloyd chunk (as scikit-learn); chunks are split statically over the threads.
 CHUNK = 256
@@ -76,12 +75,12 @@ cdef extern from *:
 
 
 def lloyd_iter(
-    const real[:, ::1] X,             # IN (n, d) samples (centred on their mean)
-    const real[:, ::1] centers,       # IN (k, d) current centres
-    const real[::1] center_norms,     # IN (k,) squared norms of the centres
+    const floating[:, ::1] X,             # IN (n, d) samples (centred on their mean)
+    const floating[:, ::1] centers,       # IN (k, d) current centres
+    const floating[::1] center_norms,     # IN (k,) squared norms of the centres
     int[::1] labels,                  # OUT (n,) index of the nearest centre
-    real[:, :, ::1] sums,             # OUT (T, k, d) per-thread sums of members, zeroed by the caller
-    real[:, ::1] counts,              # OUT (T, k) per-thread member counts, zeroed by the caller
+    floating[:, :, ::1] sums,             # OUT (T, k, d) per-thread sums of members, zeroed by the caller
+    floating[:, ::1] counts,              # OUT (T, k) per-thread member counts, zeroed by the caller
     bint update,                      # also accumulate sums and counts
 ):
     """One Lloyd E-step (and the sums of the M-step) over chunks of 256 samples.
@@ -95,17 +94,17 @@ def lloyd_iter(
     cdef Py_ssize_t chunk = CHUNK, n_threads = sums.shape[0], n_chunks = (n + chunk - 1) // chunk
     cdef Py_ssize_t c, i, j, t, f, start, rows, tid
     cdef int label
-    cdef real* work
-    cdef real* local_sums
-    cdef real* local_counts
+    cdef floating* work
+    cdef floating* local_sums
+    cdef floating* local_counts
     if n == 0:
         return
     cdef int[::1] failed = np.zeros(1, dtype=np.intc)
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
-        work = <real*>malloc((d + 2) * chunk * sizeof(real))
-        local_sums = <real*>calloc(k * d, sizeof(real))
-        local_counts = <real*>calloc(k, sizeof(real))
+        work = <floating*>malloc((d + 2) * chunk * sizeof(floating))
+        local_sums = <floating*>calloc(k * d, sizeof(floating))
+        local_counts = <floating*>calloc(k, sizeof(floating))
         if work == NULL or local_sums == NULL or local_counts == NULL:
             failed[0] = 1
         for c in prange(n_chunks, schedule="static"):
@@ -129,20 +128,19 @@ def lloyd_iter(
         free(work)
         free(local_sums)
         free(local_counts)
-    if failed[0]:
-        raise MemoryError(f"k-means needs {k} x {d} sums per thread and could not allocate them")
+    _check_threads(failed[0])
 
 
 def inertia(
-    const real[:, ::1] X,          # IN (n, d) samples
-    const real[:, ::1] centers,    # IN (k, d) centres
+    const floating[:, ::1] X,          # IN (n, d) samples
+    const floating[:, ::1] centers,    # IN (k, d) centres
     const int[::1] labels,         # IN (n,) centre of each sample
 ):
     """Sum of squared distances of the samples to their centres, accumulated in double."""
     cdef Py_ssize_t n = X.shape[0], d = X.shape[1], i, t
     cdef double total = 0, sq, diff
     with nogil:
-        for i in prange(n, schedule="static", use_threads_if=n > 4096):
+        for i in prange(n, schedule="static", use_threads_if=n > PARALLEL_SAMPLES):
             sq = 0
             for t in range(d):
                 diff = <double>X[i, t] - <double>centers[labels[i], t]
@@ -152,18 +150,17 @@ def inertia(
 
 
 def anchor_assign(
-    const real[:, ::1] wh,        # IN (n, 2) box widths and heights, > 0
-    const real[:, ::1] anchors,   # IN (k, 2) anchor widths and heights, > 0
+    const floating[:, ::1] wh,        # IN (n, 2) box widths and heights, > 0
+    const floating[:, ::1] anchors,   # IN (k, 2) anchor widths and heights, > 0
     int[::1] labels,              # OUT (n,) anchor with the highest IoU (first on ties)
-    real[::1] best_iou,           # OUT (n,) that IoU
+    floating[::1] best_iou,           # OUT (n,) that IoU
 ):
     """Assign every box to the anchor it overlaps most when both share a corner."""
     cdef Py_ssize_t n = wh.shape[0], k = anchors.shape[0], i, j
-    cdef real w, h, inter, iou, best
+    cdef floating w, h, inter, iou, best
     cdef int label
     with nogil:
-        # one pass over 100k boxes takes ~1 ms: threads only pay off well above that
-        for i in prange(n, schedule="static", use_threads_if=n * k > 4194304):
+        for i in prange(n, schedule="static", use_threads_if=n * k > PARALLEL_ASSIGN):
             w = wh[i, 0]
             h = wh[i, 1]
             best = -1
@@ -179,18 +176,18 @@ def anchor_assign(
 
 
 def cluster_medians(
-    const real[:, ::1] values,    # IN (n, d) samples
+    const floating[:, ::1] values,    # IN (n, d) samples
     const int[::1] labels,        # IN (n,) cluster of each sample, in [0, k)
-    real[:, ::1] out,             # OUT (k, d) per-cluster medians; rows of empty clusters untouched
+    floating[:, ::1] out,             # OUT (k, d) per-cluster medians; rows of empty clusters untouched
 ):
     """Per-cluster, per-column median (mean of the two middle values for an even count)."""
     cdef Py_ssize_t n = values.shape[0], d = values.shape[1], k = out.shape[0]
     cdef Py_ssize_t i, j, t, m, half
     cdef Py_ssize_t[::1] offsets = np.zeros(k + 1, dtype=np.intp)
     cdef Py_ssize_t[::1] fill = np.empty(k, dtype=np.intp)
-    cdef real[::1] buf = np.empty(max(n, 1), dtype=np.asarray(values).dtype)
-    cdef real* b
-    cdef real upper
+    cdef floating[::1] buf = np.empty(max(n, 1), dtype=np.asarray(values).dtype)
+    cdef floating* b
+    cdef floating upper
     for i in range(n):
         offsets[labels[i] + 1] += 1
     for j in range(k):

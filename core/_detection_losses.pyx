@@ -5,25 +5,21 @@ CE = max(x, 0) - x t + log1p(exp(-|x|)); m = 1 - p_t = p (1 - t) + q t;
 loss = alpha_t CE m**gamma and
 grad = alpha_t [(p - t) m**gamma + gamma m**gamma (p q / m) (1 - 2 t) CE], with p q / m
 replaced by its limit p t + q (1 - t) where m underflows to 0. exp and log1p are the
-branch-free versions of _fastmath.pxi, so each loop vectorises; m**gamma is m * m for the
+branch-free versions of _common.pxd, so each loop vectorises; m**gamma is m * m for the
 usual gamma = 2 and libm's pow otherwise.
 """
 from libc.math cimport fabs, pow
 
-ctypedef fused real:
+from _common cimport _exp_neg, _log1p_unit, floating
+
+ctypedef fused out_real:   # the output's float type, independent of the input's
     float
     double
-
-ctypedef fused out_real:
-    float
-    double
-
-include "_fastmath.pxi"
 
 
 def sigmoid_focal_loss(
-    const real[::1] logits,   # IN (n,) finite
-    const real[::1] targets,  # IN (n,) in [0, 1]
+    const floating[::1] logits,   # IN (n,) finite
+    const floating[::1] targets,  # IN (n,) in [0, 1]
     double alpha,             # IN weight of positives; < 0 disables the weighting
     double gamma,             # IN focusing exponent >= 0
     bint gradient,            # IN write d loss / d logits instead of the loss

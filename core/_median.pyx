@@ -38,6 +38,8 @@ from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t,
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
+from _common cimport PARALLEL_MIN, _alloc, _check_threads, floating
+
 ctypedef fused pixel:
     uint8_t
     uint16_t
@@ -148,13 +150,10 @@ cdef inline key _border_value(
     return _to_key(cval if q < 0 else rows[dy][q * channels + c])
 
 
-# Values per block of the k = 3, 5, 7 loops, and a multiple of every vector's lanes.
-DEF _BLOCK = 1024
-DEF _LANES = 64
-# Below this many window values in all, waking threads costs more than it saves.
-DEF PARALLEL_MIN = 1 << 20
-# Row pairs per unit of parallel work of the networks.
-DEF _CHUNK = 4
+cdef enum:
+    _BLOCK = 1024   # values per block of the k = 3, 5, 7 loops, a multiple of every vector's lanes
+    _LANES = 64
+    _CHUNK = 4      # row pairs per unit of parallel work of the networks
 
 
 cdef inline Py_ssize_t _block(Py_ssize_t b, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t* m) noexcept nogil:
@@ -867,12 +866,8 @@ def median_network(
     # the rows above and below are not checked again. A pair reads one padded row more than the
     # last one: an odd height's last pair writes its second row to scratch and reads the last
     # padded row again.
-    rows = <const key**>malloc((height + 2 * r + 1) * sizeof(key*))
-    cvalrow = <key*>malloc(n * sizeof(key))
-    if rows == NULL or cvalrow == NULL:
-        free(rows)
-        free(cvalrow)
-        raise MemoryError()
+    rows = <const key**>_alloc((height + 2 * r + 1) * sizeof(key*) + n * sizeof(key))
+    cvalrow = <key*>(rows + height + 2 * r + 1)
     for i in range(n):
         cvalrow[i] = cval
     for i in range(height + 2 * r):
@@ -902,9 +897,7 @@ def median_network(
                                               cval, buf, &out[y, 0], out1)
         free(buf)
     free(rows)
-    free(cvalrow)
-    if failed:
-        raise MemoryError()
+    _check_threads(failed)
     return nan_rows > 0
 
 
@@ -1087,12 +1080,7 @@ cdef void _huang_band(
 
 
 # --------------------------------------------------------------------------- floats, k >= 9: sorted windows
-ctypedef fused real:
-    float
-    double
-
-
-cdef inline void _replace_sorted(real* col, Py_ssize_t k, real old, real new) noexcept nogil:
+cdef inline void _replace_sorted(floating* col, Py_ssize_t k, floating old, floating new) noexcept nogil:
     # col[:k] is sorted and holds ``old``: replace one ``old`` by ``new``, keeping it sorted.
     cdef Py_ssize_t i = 0
     while col[i] != old:
@@ -1109,15 +1097,15 @@ cdef inline void _replace_sorted(real* col, Py_ssize_t k, real old, real new) no
 
 
 cdef inline void _merge_slide(
-    const real* win,         # IN (m,) sorted window
+    const floating* win,         # IN (m,) sorted window
     Py_ssize_t m,
-    const real* leave,       # IN (k,) sorted sub-multiset of win to remove (NULL: none)
-    const real* enter,       # IN (k,) sorted values to insert
+    const floating* leave,       # IN (k,) sorted sub-multiset of win to remove (NULL: none)
+    const floating* enter,       # IN (k,) sorted values to insert
     Py_ssize_t k,
-    real* dst,               # OUT (m - k or m + k,) sorted result
+    floating* dst,               # OUT (m - k or m + k,) sorted result
 ) noexcept nogil:
     cdef Py_ssize_t i, a = 0, b = 0, o = 0
-    cdef real v
+    cdef floating v
     for i in range(m):
         v = win[i]
         if leave != NULL and a < k and v == leave[a]:
@@ -1136,19 +1124,19 @@ cdef inline void _merge_slide(
 
 
 cdef void _sorted_band(
-    const real* image, Py_ssize_t width, Py_ssize_t channels, const int64_t* rowmap,
-    const int64_t* colmap, Py_ssize_t ksize, real cval, Py_ssize_t c, Py_ssize_t y0,
+    const floating* image, Py_ssize_t width, Py_ssize_t channels, const int64_t* rowmap,
+    const int64_t* colmap, Py_ssize_t ksize, floating cval, Py_ssize_t c, Py_ssize_t y0,
     Py_ssize_t y1,
-    real* cols,              # SCRATCH (W + ksize - 1, ksize) sorted padded columns
-    real* win,               # SCRATCH (ksize * ksize,)
-    real* tmp,               # SCRATCH (ksize * ksize,)
-    real* out,               # OUT (H, W * C)
+    floating* cols,              # SCRATCH (W + ksize - 1, ksize) sorted padded columns
+    floating* win,               # SCRATCH (ksize * ksize,)
+    floating* tmp,               # SCRATCH (ksize * ksize,)
+    floating* out,               # OUT (H, W * C)
 ) noexcept nogil:
     cdef Py_ssize_t n = width * channels, wp = width + ksize - 1, half = ksize * ksize // 2
     cdef Py_ssize_t x, y, p, i, j, m
-    cdef real v
-    cdef real* col
-    cdef real* swap
+    cdef floating v
+    cdef floating* col
+    cdef floating* swap
     for y in range(y0, y1):
         for p in range(wp):
             col = cols + p * ksize
@@ -1164,7 +1152,7 @@ cdef void _sorted_band(
                 _replace_sorted(col, ksize,
                                 _padded(image, n, rowmap, colmap, y - 1, p, c, channels, cval),
                                 _padded(image, n, rowmap, colmap, y + ksize - 1, p, c, channels, cval))
-        memcpy(win, cols, ksize * sizeof(real))
+        memcpy(win, cols, ksize * sizeof(floating))
         m = ksize
         for p in range(1, ksize):
             _merge_slide(win, m, NULL, cols + p * ksize, ksize, tmp)
@@ -1222,8 +1210,7 @@ def median_sliding(
                              c, y0, y1, <pixel*>scratch, <pixel*>scratch + wp * ksize,
                              <pixel*>scratch + wp * ksize + ksize * ksize, &out[0, 0])
         free(scratch)
-    if failed:
-        raise MemoryError()
+    _check_threads(failed)
 
 
 # --------------------------------------------------------------------------- floats: dense ranks
@@ -1263,9 +1250,7 @@ def dense_ranks(
         raise ValueError("dense_ranks ranks at most 2**32 - 1 values")
     if n == 0:
         return 0
-    counts = <Py_ssize_t*>calloc(ndigits * 256, sizeof(Py_ssize_t))
-    if counts == NULL:
-        raise MemoryError()
+    counts = <Py_ssize_t*>_alloc(ndigits * 256 * sizeof(Py_ssize_t), zeroed=True)
     keys, index = &keys_buf[0], &index_buf[0]
     with nogil:
         first = _to_key(values[0])
@@ -1423,5 +1408,4 @@ def median_ranks(
                        <uint32_t*>scratch + ntop + nmid,
                        &out[0, 0])
         free(scratch)
-    if failed:
-        raise MemoryError()
+    _check_threads(failed)

@@ -7,24 +7,23 @@ and ``rank_walk`` merges the two ascending lists from the top, visiting every di
 once: AUC and the curves cost one O(n) pass after the O(n log n) sorts.
 """
 from libc.stdint cimport uint64_t
-from libc.stdlib cimport calloc, free, malloc
-from libc.string cimport memcpy
+from libc.stdlib cimport free
+from libc.string cimport memcpy, memset
 
-ctypedef fused real:
-    float
-    double
+from _common cimport _alloc, floating
+
 
 
 cdef double _walk(
-    const real* pos,      # IN (P,) positive scores, ascending
+    const floating* pos,      # IN (P,) positive scores, ascending
     Py_ssize_t n_pos,
-    const real* neg,      # IN (N,) negative scores, ascending
+    const floating* neg,      # IN (N,) negative scores, ascending
     Py_ssize_t n_neg,
     const double* w_pos,  # IN (P,) weights in the order of `pos`, or NULL for unit weights
     const double* w_neg,  # IN (N,) weights in the order of `neg`, or NULL
     double* tps,          # OUT (m,) weighted true positives at each distinct score, or NULL
     double* fps,          # OUT (m,) weighted false positives, or NULL
-    real* thresholds,     # OUT (m,) the distinct scores, descending, or NULL
+    floating* thresholds,     # OUT (m,) the distinct scores, descending, or NULL
     Py_ssize_t* m,        # OUT number of distinct scores
 ) noexcept nogil:
     """Walk the distinct scores from the highest; return the unnormalised area under ROC.
@@ -34,7 +33,7 @@ cdef double _walk(
     """
     cdef Py_ssize_t i = n_pos - 1, j = n_neg - 1, k = 0
     cdef double tp = 0, fp = 0, gp, gn, area = 0
-    cdef real v
+    cdef floating v
     while i >= 0 or j >= 0:
         if j < 0 or (i >= 0 and pos[i] > neg[j]):
             v = pos[i]
@@ -61,13 +60,13 @@ cdef double _walk(
 
 
 def rank_walk(
-    const real[::1] pos,      # IN (P,) positive scores, ascending
-    const real[::1] neg,      # IN (N,) negative scores, ascending
+    const floating[::1] pos,      # IN (P,) positive scores, ascending
+    const floating[::1] neg,      # IN (N,) negative scores, ascending
     const double[::1] w_pos,  # IN (P,) or (0,) for unit weights
     const double[::1] w_neg,  # IN (N,) or (0,)
     double[::1] tps,          # OUT (P + N,) cumulative true positives per distinct score, or (0,)
     double[::1] fps,          # OUT (P + N,) cumulative false positives, or (0,)
-    real[::1] thresholds,     # OUT (P + N,) distinct scores, descending, or (0,)
+    floating[::1] thresholds,     # OUT (P + N,) distinct scores, descending, or (0,)
 ):
     """Return ``(area, m)``: the unnormalised area under the ROC curve (the weight product of
     every (positive, negative) pair where the positive scores higher, half of it on a tie) and
@@ -77,22 +76,22 @@ def rank_walk(
     cdef double area
     cdef const double* wp = &w_pos[0] if w_pos.shape[0] else NULL
     cdef const double* wn = &w_neg[0] if w_neg.shape[0] else NULL
-    cdef const real* p = &pos[0] if pos.shape[0] else NULL
-    cdef const real* q = &neg[0] if neg.shape[0] else NULL
+    cdef const floating* p = &pos[0] if pos.shape[0] else NULL
+    cdef const floating* q = &neg[0] if neg.shape[0] else NULL
     cdef double* tp_out = &tps[0] if tps.shape[0] else NULL
     cdef double* fp_out = &fps[0] if tps.shape[0] else NULL
-    cdef real* thr_out = &thresholds[0] if tps.shape[0] else NULL
+    cdef floating* thr_out = &thresholds[0] if tps.shape[0] else NULL
     with nogil:
         area = _walk(p, pos.shape[0], q, neg.shape[0], wp, wn, tp_out, fp_out, thr_out, &m)
     return area, m
 
 
 def split_by_class(
-    const real[::1] scores,           # IN (n,) scores
+    const floating[::1] scores,           # IN (n,) scores
     const unsigned char[::1] is_pos,  # IN (n,) 1 for a positive, 0 for a negative
     const double[::1] weights,        # IN (n,) weights, or (0,) for unit weights
-    real[::1] pos,                    # OUT (P + 1,) positive scores in input order, then slack
-    real[::1] neg,                    # OUT (N + 1,) negative scores, then slack
+    floating[::1] pos,                    # OUT (P + 1,) positive scores in input order, then slack
+    floating[::1] neg,                    # OUT (N + 1,) negative scores, then slack
     double[::1] w_pos,                # OUT (P + 1,) their weights, or (0,) without weights
     double[::1] w_neg,                # OUT (N + 1,) or (0,)
 ):
@@ -140,7 +139,7 @@ cdef inline double _sort_value(uint64_t k) noexcept nogil:
 
 
 def sort_weighted(
-    real[::1] scores,      # IN/OUT (n,) finite scores, sorted ascending on return
+    floating[::1] scores,      # IN/OUT (n,) finite scores, sorted ascending on return
     double[::1] weights,   # IN/OUT (n,) weights, permuted along with the scores
 ):
     """LSD radix sort (11-bit digits) of the scores carrying their weights.
@@ -149,6 +148,7 @@ def sort_weighted(
     is the same for every key is skipped (float32 scores skip the low mantissa passes).
     """
     cdef Py_ssize_t n = scores.shape[0], i, p, total, count
+    cdef char* block
     cdef uint64_t* keys
     cdef uint64_t* keys_tmp
     cdef uint64_t* src_k
@@ -162,13 +162,13 @@ def sort_weighted(
     cdef int shift
     if n < 2:
         return
-    keys = <uint64_t*> malloc(n * sizeof(uint64_t))
-    keys_tmp = <uint64_t*> malloc(n * sizeof(uint64_t))
-    w_tmp = <double*> malloc(n * sizeof(double))
-    hist = <Py_ssize_t*> calloc(RADIX_PASSES * RADIX_SIZE, sizeof(Py_ssize_t))
-    if keys == NULL or keys_tmp == NULL or w_tmp == NULL or hist == NULL:
-        free(keys); free(keys_tmp); free(w_tmp); free(hist)
-        raise MemoryError("sort_weighted: cannot allocate its buffers")
+    block = <char*>_alloc(RADIX_PASSES * RADIX_SIZE * sizeof(Py_ssize_t)
+                          + n * (2 * sizeof(uint64_t) + sizeof(double)))
+    hist = <Py_ssize_t*>block
+    memset(hist, 0, RADIX_PASSES * RADIX_SIZE * sizeof(Py_ssize_t))
+    keys = <uint64_t*>(hist + RADIX_PASSES * RADIX_SIZE)
+    keys_tmp = keys + n
+    w_tmp = <double*>(keys_tmp + n)
     with nogil:
         for i in range(n):
             k = _sort_key(scores[i])
@@ -195,10 +195,7 @@ def sort_weighted(
             src_k, dst_k = dst_k, src_k
             src_w, dst_w = dst_w, src_w
         for i in range(n):
-            scores[i] = <real> _sort_value(src_k[i])
+            scores[i] = <floating> _sort_value(src_k[i])
         if src_w != &weights[0]:
             memcpy(&weights[0], src_w, n * sizeof(double))
-    free(keys)
-    free(keys_tmp)
-    free(w_tmp)
-    free(hist)
+    free(block)

@@ -3,6 +3,8 @@ from cython.parallel cimport prange
 from libc.math cimport INFINITY
 cimport openmp
 
+from _common cimport PARALLEL_ELEMENTS, floating
+
 cdef extern from *:
     """
     #include <cmath>
@@ -95,13 +97,10 @@ QUERY_CHUNK = 64
 PANEL_BLOCK = 64
 
 
-ctypedef fused real:
-    float
-    double
 
 
 def pack_panels(
-    const real[:, ::1] data,            # IN (n, d) data rows
+    const floating[:, ::1] data,            # IN (n, d) data rows
     double[:, :, ::1] panels,           # OUT (ceil(n / 8), d, 8) 8 rows per panel, feature-major
     double[::1] norms,                  # OUT (8 * ceil(n / 8),) squared norms; +inf for padding rows
 ):
@@ -110,7 +109,7 @@ def pack_panels(
     cdef Py_ssize_t p, u, t, row
     cdef double v, total
     with nogil:
-        for p in prange(n_panels, schedule="static", use_threads_if=n_panels * d > 65536):
+        for p in prange(n_panels, schedule="static", use_threads_if=n_panels * d > PARALLEL_ELEMENTS):
             for u in range(8):
                 row = p * 8 + u
                 if row < n:
@@ -172,7 +171,7 @@ def vote(
     """Majority vote per row; among tied classes the one met first (the nearest) wins."""
     cdef Py_ssize_t q = codes.shape[0], k = codes.shape[1], i, a, b, count, best
     with nogil:
-        for i in prange(q, schedule="static", use_threads_if=q * k * k > 65536):
+        for i in prange(q, schedule="static", use_threads_if=q * k * k > PARALLEL_ELEMENTS):
             best = 0
             out[i] = codes[i, 0]
             for a in range(k):

@@ -1,10 +1,9 @@
 """Compiled non-maximum suppression kernels. Inputs are validated by :mod:`shouxie.core.nms`."""
 from libc.math cimport INFINITY, frexp
 from libc.stdint cimport INT64_MAX, int64_t, uint8_t
-
 from libcpp.vector cimport vector
 
-include "_fastmath.pxi"
+from _common cimport _exp_neg, _exp_neg_moderate, _max, _min, floating
 
 cdef extern from *:
     """
@@ -18,38 +17,27 @@ cdef extern from *:
     """
     double _max_or_minus_one "_shouxie_max_or_minus_one"(const double* a, Py_ssize_t n) noexcept nogil
 
-ctypedef fused real:
-    float
-    double
 
 cdef enum:
     GAUSSIAN = 0
     LINEAR = 1
 
 
-cdef inline real _min(real a, real b) noexcept nogil:
-    return a if a < b else b
-
-
-cdef inline real _max(real a, real b) noexcept nogil:
-    return a if a > b else b
-
-
 def nms_segments(
-    const real[:, ::1] boxes_t,    # IN (4, N) x1, y1, x2, y2 rows, each segment sorted by decreasing score
+    const floating[:, ::1] boxes_t,    # IN (4, N) x1, y1, x2, y2 rows, each segment sorted by decreasing score
     const int64_t[::1] starts,     # IN (G + 1,) segment g is [starts[g], starts[g + 1]); NMS runs per segment
     double iou_threshold,          # IN suppress when IoU > iou_threshold
     int64_t[::1] keep,             # OUT (N,) positions of the kept boxes, ascending
 ):
     """Greedy NMS inside each segment; returns how many positions were written to ``keep``."""
     cdef Py_ssize_t n = boxes_t.shape[1], g, i, j, stop, count = 0
-    cdef const real[::1] x1 = boxes_t[0]
-    cdef const real[::1] y1 = boxes_t[1]
-    cdef const real[::1] x2 = boxes_t[2]
-    cdef const real[::1] y2 = boxes_t[3]
-    cdef vector[real] area
+    cdef const floating[::1] x1 = boxes_t[0]
+    cdef const floating[::1] y1 = boxes_t[1]
+    cdef const floating[::1] x2 = boxes_t[2]
+    cdef const floating[::1] y2 = boxes_t[3]
+    cdef vector[floating] area
     cdef vector[uint8_t] suppressed
-    cdef real ix1, iy1, ix2, iy2, iarea, w, h, inter, ovr
+    cdef floating ix1, iy1, ix2, iy2, iarea, w, h, inter, ovr
     if n == 0:
         return 0
     with nogil:
@@ -71,8 +59,8 @@ def nms_segments(
                 iarea = area[i]
                 # branch-free so that it vectorises; 0 / 0 is NaN, and NaN > t is false
                 for j in range(i + 1, stop):
-                    w = _max(_min(ix2, x2[j]) - _max(ix1, x1[j]), <real>0)
-                    h = _max(_min(iy2, y2[j]) - _max(iy1, y1[j]), <real>0)
+                    w = _max(_min(ix2, x2[j]) - _max(ix1, x1[j]), <floating>0)
+                    h = _max(_min(iy2, y2[j]) - _max(iy1, y1[j]), <floating>0)
                     inter = w * h
                     ovr = inter / (iarea + area[j] - inter)
                     suppressed[j] |= <double>ovr > iou_threshold
@@ -177,8 +165,8 @@ def soft_nms(
                 if first == stop or s.band_y1_min[g] >= py2 or s.band_y2_max[g] <= py1:
                     continue  # empty, or entirely below / above the selected box
                 # groups before lo end left of px1, groups from hi on start right of px2
-                lo = LANES * (first + _first_above(&s.group_x2_max[first], stop - first, px1))
-                hi = LANES * (first + _first_at_least(&s.group_x1[first], stop - first, px2))
+                lo = LANES * (first + _search(&s.group_x2_max[first], stop - first, px1, True))
+                hi = LANES * (first + _search(&s.group_x1[first], stop - first, px2, False))
                 if lo >= hi:
                     continue
                 dead += _decay(s.sc.data(), s.x1.data(), s.y1.data(), s.x2.data(), s.y2.data(), s.area.data(),
@@ -273,6 +261,13 @@ cdef cppclass Slots:
         this.index()
 
 
+cdef inline Py_ssize_t _settle(double* sc, Py_ssize_t q, double s, double score_threshold) noexcept nogil:
+    """Store slot q's decayed score ``s``, or -1 below the threshold; 1 when that drops a live box."""
+    cdef Py_ssize_t dropped = (s < score_threshold) & (sc[q] >= 0)
+    sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
+    return dropped
+
+
 cdef inline Py_ssize_t _decay(
     double* sc, const double* x1, const double* y1, const double* x2, const double* y2, const double* area,
     Py_ssize_t lo, Py_ssize_t hi, double px1, double py1, double px2, double py2, double parea,
@@ -284,31 +279,23 @@ cdef inline Py_ssize_t _decay(
     dividing by sigma, and whether exp must guard against underflow), so that each vectorises.
     """
     cdef Py_ssize_t q, dropped = 0
-    cdef double iou, s, inverse = 1 / sigma
+    cdef double iou, inverse = 1 / sigma
     if method == GAUSSIAN and exact_inverse and inverse <= 512:  # then iou² / sigma <= 512
         for q in range(lo, hi):
             iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
-            s = sc[q] * _exp_neg_moderate((iou * iou) * inverse)
-            dropped += (s < score_threshold) & (sc[q] >= 0)
-            sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
+            dropped += _settle(sc, q, sc[q] * _exp_neg_moderate((iou * iou) * inverse), score_threshold)
     elif method == GAUSSIAN and inverse <= 512:
         for q in range(lo, hi):
             iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
-            s = sc[q] * _exp_neg_moderate((iou * iou) / sigma)
-            dropped += (s < score_threshold) & (sc[q] >= 0)
-            sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
+            dropped += _settle(sc, q, sc[q] * _exp_neg_moderate((iou * iou) / sigma), score_threshold)
     elif method == GAUSSIAN:
         for q in range(lo, hi):
             iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
-            s = sc[q] * _exp_neg((iou * iou) / sigma)
-            dropped += (s < score_threshold) & (sc[q] >= 0)
-            sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
+            dropped += _settle(sc, q, sc[q] * _exp_neg((iou * iou) / sigma), score_threshold)
     else:
         for q in range(lo, hi):
             iou = _iou(px1, py1, px2, py2, parea, x1[q], y1[q], x2[q], y2[q], area[q])
-            s = sc[q] * (1 - iou if iou > iou_threshold else 1.0)
-            dropped += (s < score_threshold) & (sc[q] >= 0)
-            sc[q] = s if (s >= score_threshold) & (sc[q] >= 0) else -1
+            dropped += _settle(sc, q, sc[q] * (1 - iou if iou > iou_threshold else 1.0), score_threshold)
     return dropped
 
 
@@ -321,25 +308,18 @@ cdef inline double _iou(double ax1, double ay1, double ax2, double ay2, double a
     return inter / (union if union > 0 else 1.0)
 
 
-cdef inline Py_ssize_t _first_above(const double* a, Py_ssize_t n, double v) noexcept nogil:
-    """First position whose (non-decreasing) value is > v; n when none. Branch-free halving."""
+cdef inline bint _before(double x, double v, bint strict) noexcept nogil:
+    return x <= v if strict else x < v
+
+
+cdef inline Py_ssize_t _search(const double* a, Py_ssize_t n, double v, bint strict) noexcept nogil:
+    """First position whose (non-decreasing) value is > v (>= v unless ``strict``); n when none.
+    Branch-free halving (calls pass a constant ``strict``, which the compiler folds)."""
     cdef Py_ssize_t base = 0, half
     if n == 0:
         return 0
     while n > 1:
         half = n // 2
-        base = base + half if a[base + half - 1] <= v else base
+        base = base + half if _before(a[base + half - 1], v, strict) else base
         n -= half
-    return base + (a[base] <= v)
-
-
-cdef inline Py_ssize_t _first_at_least(const double* a, Py_ssize_t n, double v) noexcept nogil:
-    """First position whose (non-decreasing) value is >= v; n when none. Branch-free halving."""
-    cdef Py_ssize_t base = 0, half
-    if n == 0:
-        return 0
-    while n > 1:
-        half = n // 2
-        base = base + half if a[base + half - 1] < v else base
-        n -= half
-    return base + (a[base] < v)
+    return base + _before(a[base], v, strict)

@@ -14,8 +14,8 @@ include "_windows.pxi"
 
 
 cdef inline void _tap_pass(
-    const real* src,     # IN  the input row, shifted so that output ow reads src[ow * stride]
-    real* best,          # IN/OUT running maxima of one output row
+    const floating* src,     # IN  the input row, shifted so that output ow reads src[ow * stride]
+    floating* best,          # IN/OUT running maxima of one output row
     int32_t* arg,        # IN/OUT their flat indices
     Py_ssize_t lo,       # IN  outputs lo .. hi - 1 have this tap inside the input
     Py_ssize_t hi,
@@ -24,7 +24,7 @@ cdef inline void _tap_pass(
 ) noexcept nogil:
     # One tap of the window for a run of outputs: take the value when it is larger or NaN.
     cdef Py_ssize_t ow
-    cdef real v, b
+    cdef floating v, b
     cdef bint take
     for ow in range(lo, hi):
         v = src[ow * stride]
@@ -35,8 +35,8 @@ cdef inline void _tap_pass(
 
 
 def max_pool2d_forward(
-    const real[:, :, ::1] x,       # IN  (P, H, W): the N*C planes
-    real[:, :, ::1] out,           # OUT (P, HO, WO) window maxima
+    const floating[:, :, ::1] x,       # IN  (P, H, W): the N*C planes
+    floating[:, :, ::1] out,           # OUT (P, HO, WO) window maxima
     int32_t[:, :, ::1] argmax,     # OUT (P, HO, WO) flat index of each maximum inside its plane
     Py_ssize_t kh, Py_ssize_t kw,  # IN  kernel size
     Py_ssize_t sh, Py_ssize_t sw,  # IN  stride (>= 1)
@@ -49,8 +49,8 @@ def max_pool2d_forward(
     cdef Py_ssize_t ho = out.shape[1], wo = out.shape[2]
     cdef Py_ssize_t p, oh, ow, i, j, ih, h0, lo, hi, shift
     cdef int32_t base
-    cdef const real* row
-    cdef real* orow
+    cdef const floating* row
+    cdef floating* orow
     cdef int32_t* arow
     if planes == 0 or ho == 0 or wo == 0:
         return
@@ -82,22 +82,22 @@ def max_pool2d_forward(
 
 
 def max_pool2d_backward(
-    const real[:, :, ::1] dout,        # IN  (P, HO, WO) gradient of the output
+    const floating[:, :, ::1] dout,        # IN  (P, HO, WO) gradient of the output
     const int32_t[:, :, ::1] argmax,   # IN  (P, HO, WO) from the forward pass
-    real[:, :, ::1] dx,                # OUT (P, H, W) gradient of the input; overwritten
+    floating[:, :, ::1] dx,                # OUT (P, H, W) gradient of the input; overwritten
 ):
     cdef Py_ssize_t planes = dx.shape[0], h = dx.shape[1], w = dx.shape[2]
     cdef Py_ssize_t ho = dout.shape[1], wo = dout.shape[2]
     cdef Py_ssize_t p, k, m = ho * wo
-    cdef real* dst
-    cdef const real* src
+    cdef floating* dst
+    cdef const floating* src
     cdef const int32_t* idx
     if planes == 0 or h == 0 or w == 0:
         return
     with nogil:
         for p in prange(planes, schedule="static", use_threads_if=planes * h * w > PARALLEL_MIN):
             dst = &dx[p, 0, 0]
-            memset(dst, 0, h * w * sizeof(real))
+            memset(dst, 0, h * w * sizeof(floating))
             if m == 0:
                 continue
             src = &dout[p, 0, 0]

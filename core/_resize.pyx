@@ -16,6 +16,8 @@ from cython.parallel cimport parallel, prange
 from libc.stdint cimport int16_t, int32_t, uint8_t, uint16_t
 from libc.stdlib cimport free, malloc
 
+from _common cimport PARALLEL_ELEMENTS, _check_threads
+
 cdef extern from "_resize_blocks.h" nogil:
     bint SHX_RESIZE_BLOCKS
     void shx_hrow_blocks(const uint8_t* src, Py_ssize_t n, const int32_t* base,
@@ -182,8 +184,7 @@ def resize_rows(
                   _band_start(band + 1, bands, oh), rows0, rows1, &out[0, 0])
         free(rows0)
         free(rows1)
-    if failed:
-        raise MemoryError()
+    _check_threads(failed)
 
 
 cdef inline uint8_t _mean_u8(int total, int count, bint half_up) noexcept nogil:
@@ -282,7 +283,7 @@ def resize_half(
     cdef Py_ssize_t failed = 0   # a sum over threads (an assignment would be lastprivate)
     if oh == 0 or m == 0:
         return
-    with nogil, parallel(use_threads_if=oh * m > 1 << 16):
+    with nogil, parallel(use_threads_if=oh * m > PARALLEL_ELEMENTS):
         sums = <uint16_t*>malloc(2 * m * sizeof(uint16_t))
         for oy in prange(oh, schedule="dynamic", chunksize=16):   # as threads come free
             if sums == NULL:
@@ -291,5 +292,4 @@ def resize_half(
             _half_row(&image[2 * oy, 0], &image[2 * oy + 1, 0] if 2 * oy + 1 < height else NULL,
                       full, ow, channels, half_up, sums, &out[oy, 0])
         free(sums)
-    if failed:
-        raise MemoryError()
+    _check_threads(failed)

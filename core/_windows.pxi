@@ -1,13 +1,7 @@
 # Shared by the sliding-window kernels (_conv.pyx, _pool.pyx): included textually.
 
-# Fewest inner-loop steps worth a parallel loop: below this, waking the thread team costs more
-# than it saves (and far more on a busy machine).
-cdef enum:
-    PARALLEL_MIN = 1 << 20
+from _common cimport PARALLEL_MIN, floating
 
-ctypedef fused real:
-    float
-    double
 
 
 cdef inline Py_ssize_t _ceil_div(Py_ssize_t a, Py_ssize_t b) noexcept nogil:

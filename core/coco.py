@@ -166,7 +166,7 @@ def _from_arrays(gt, dt) -> tuple[_Side, _Side, np.ndarray]:
     for side in (g, d):
         side[0] = np.searchsorted(images, side[0]).astype(np.int64)
         side[1] = np.searchsorted(categories, side[1]).astype(np.int64)
-    return _Side(*g, np.ones(g[0].shape[0], np.uint8)), _Side(*d), categories
+    return _Side(*g)._replace(counted=np.ones(g[0].shape[0], np.uint8)), _Side(*d), categories
 
 
 def _load(x):
@@ -239,6 +239,7 @@ def _numbers(values: list, name: str, key: str) -> np.ndarray:
         for i, v in enumerate(values):
             if not isinstance(v, (int, float)) or v != v or v in (np.inf, -np.inf):
                 raise ValueError(f"{name}[{i}][{key!r}] must be a finite number, got {v!r:.80}") from None
+    assert arr is not None   # np.array only fails on a value the loop rejects
     return arr
 
 
@@ -325,11 +326,12 @@ def _match(g: _Side, d: _Side, num_categories: int, thresholds: np.ndarray, area
     groups = np.ascontiguousarray(np.stack([d0, d1, g0, g1], axis=1), dtype=np.intp)
     sizes = (d1 - d0) * (g1 - g0)
     iou_offset = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.intp) if sizes.size else np.zeros(0, np.intp)
-    ng = g.image.shape[0]
+    ng, counted = g.image.shape[0], g.counted
+    assert counted is not None   # ground truth always has it
     status = np.empty((area_ranges.shape[0], thresholds.shape[0], order.shape[0]), dtype=np.int8)
     _coco.match(np.ascontiguousarray(d.boxes[order]), np.ascontiguousarray(d.area[order]),
                 np.ascontiguousarray(g.boxes[gorder]), np.ascontiguousarray(g.area[gorder]),
-                np.ascontiguousarray(g.extra[gorder]), np.ascontiguousarray(g.counted[gorder]),
+                np.ascontiguousarray(g.extra[gorder]), np.ascontiguousarray(counted[gorder]),
                 groups, iou_offset, np.minimum(thresholds, 1 - 1e-10), area_ranges, column,
                 np.empty(int(sizes.sum()), np.float64), np.empty(ng, np.intp), np.empty(ng, np.uint8),
                 np.empty(ng, np.uint8), status)

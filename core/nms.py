@@ -14,7 +14,8 @@ from . import _nms
 from ._validation import choice, common_float_dtype, float_array, label_array, real_number
 from .boxes import as_boxes
 
-SOFT_NMS_METHODS = {"gaussian": 0, "linear": 1, "hard": None}  # kernel codes; "hard" is plain NMS
+_DECAY_CODES = {"gaussian": 0, "linear": 1}   # the kernel's codes; "hard" is plain NMS
+SOFT_NMS_METHODS = (*_DECAY_CODES, "hard")
 
 
 def _boxes_scores(boxes, scores) -> tuple[np.ndarray, np.ndarray]:
@@ -180,7 +181,7 @@ def soft_nms(boxes, scores, *, method: str = "gaussian", sigma: float = 0.5,
         float64 otherwise.
     """
     b, s = _boxes_scores(boxes, scores)
-    code = SOFT_NMS_METHODS[choice(method, "method", SOFT_NMS_METHODS)]
+    method = choice(method, "method", SOFT_NMS_METHODS)
     sigma = real_number(sigma, "sigma", low=0.0, low_open=True)
     iou_thr = _threshold(iou_threshold, "iou_threshold")
     score_thr = _threshold(score_threshold, "score_threshold")
@@ -204,6 +205,6 @@ def soft_nms(boxes, scores, *, method: str = "gaussian", sigma: float = 0.5,
     indices = np.empty(n, dtype=np.int64)
     kept_scores = np.empty(n, dtype=np.float64)
     sorted_t = np.take(b_t, order, axis=1).astype(np.float64, copy=False)
-    count = _nms.soft_nms(sorted_t, band[order], bands, order, s[order].astype(np.float64), code, sigma,
-                          iou_thr, score_thr, indices, kept_scores)
+    count = _nms.soft_nms(sorted_t, band[order], bands, order, s[order].astype(np.float64),
+                          _DECAY_CODES[method], sigma, iou_thr, score_thr, indices, kept_scores)
     return indices[:count], kept_scores[:count].astype(dtype)

@@ -1,9 +1,51 @@
-# Branch-free math for loops that must vectorise (GCC vectorises neither libm's exp / log1p,
-# nor floor(); bit casts only through memcpy). Included by the kernels that need it; all inputs
-# are doubles.
+# Declarations shared by every compiled kernel: cimported (``from _common cimport ...``), never
+# imported. Only types, constants and inline functions, so no module stands behind it at run
+# time. Float kernels are fused over ``cython.floating`` (float32 and float64).
+from cython cimport floating
 from libc.math cimport nearbyint
+from libc.stdlib cimport calloc, malloc
+
+# Fewest units of work worth a parallel loop: below them waking the thread team costs more than
+# it saves (and far more on a busy machine).
+cdef enum:
+    PARALLEL_MIN = 1 << 20        # window steps (conv, pool, median): one per window value
+    PARALLEL_PAIRS = 1 << 24      # box pairs of the pairwise IoUs
+    PARALLEL_ELEMENTS = 1 << 16   # values of a cheap pass (resize halving, neighbour steps)
+    PARALLEL_SAMPLES = 4096       # samples of one pass over d features (k-means inertia)
+    PARALLEL_ASSIGN = 1 << 22     # box-anchor pairs (one pass over 100k boxes takes ~1 ms)
 
 
+cdef inline floating _min(floating a, floating b) noexcept nogil:
+    return a if a < b else b
+
+
+cdef inline floating _max(floating a, floating b) noexcept nogil:
+    return a if a > b else b
+
+
+# --------------------------------------------------------------------------- allocation
+cdef inline void* _alloc(size_t nbytes, bint zeroed=False) except NULL:
+    """``malloc`` (``calloc`` when ``zeroed``) that raises ``MemoryError``; call with the GIL,
+    release with ``free``. One block for all of a call's buffers keeps the failure path single."""
+    cdef size_t size = nbytes if nbytes else 1
+    cdef void* p = calloc(size, 1) if zeroed else malloc(size)
+    if p == NULL:
+        raise MemoryError(f"cannot allocate {nbytes} bytes")
+    return p
+
+
+cdef inline int _check_threads(Py_ssize_t failed) except -1:
+    """After a parallel region whose threads each allocate scratch (``malloc`` without the GIL,
+    ``failed += 1`` and ``continue`` on NULL, so every thread still reaches the loop): raise
+    ``MemoryError`` when any could not."""
+    if failed:
+        raise MemoryError("a thread could not allocate its scratch memory")
+    return 0
+
+
+# --------------------------------------------------------------------------- fast math
+# Branch-free math for loops that must vectorise (GCC vectorises neither libm's exp / log1p,
+# nor floor(); bit casts only through memcpy). All inputs are doubles.
 cdef extern from *:
     """
     #include <stdint.h>
@@ -27,8 +69,6 @@ cdef inline double _exp_neg(double t) noexcept nogil:
     """exp(-t) for t >= 0, branch-free so that loops calling it vectorise (about 1 ulp); 0 beyond
     t = 708."""
     return _exp_neg_moderate(t if t < 708.0 else 708.0) if t < 708.0 else 0.0
-
-
 cdef inline double _exp_neg_moderate(double t) noexcept nogil:
     """exp(-t) for 0 <= t <= 708 (about 1 ulp); cheaper than _exp_neg where t is known bounded.
 
