@@ -1,5 +1,5 @@
 // The median filter for windows of 9 x 9 and up, through min/max networks generated at build
-// time by tools/median_networks.py (see _median.pyx, median_network; _median_wide.h declares
+// time by tools/median_networks.py (see _median_network.pyx, median_network; _median_wide.h declares
 // the entry points, each window side is its own translation unit). As the hand-made networks
 // for k <= 7, two output rows at once: their windows share k - 1 rows, whose padded columns are
 // sorted; a pruned merge network over k such columns keeps the k + 1 ranks that can be either

@@ -1,7 +1,8 @@
 """Median filter for 2-D images with OpenCV / scipy border modes.
 
 The median of every ``ksize x ksize`` window, channel by channel. The algorithm is chosen by
-window size and dtype (see :mod:`shouxie.core._median`): min/max networks for ``ksize`` 3, 5
+window size and dtype, in one place (``_plan``; the kernels are in :mod:`._median_network` and
+:mod:`._median_sliding`): min/max networks for ``ksize`` 3, 5
 and 7 (hand-made) and 9 to 21 (generated at build time; uint8 up to 15; rows of at least 64
 bytes), float64 from 17 on the ranks of its values, which need 8, 16 or 32 bits; beyond them
 Perreault-Hebert constant-time histograms for uint8, Huang's two-level sliding histogram for
@@ -13,13 +14,16 @@ the image once the radius reaches twice a side; there shouxie follows the defini
 """
 from __future__ import annotations
 
-import numpy as np
+from typing import Any, Literal
 
-from . import _median
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import _median_network, _median_sliding
 from ._validation import IMAGE_DTYPES, as_array, as_image, channels_of, choice, integer, real_number
 
 #: border name -> ``numpy.pad`` mode giving the source index of every padded index.
-BORDERS = {
+BORDERS: dict[str, Literal["edge", "constant", "symmetric", "reflect"]] = {
     "replicate": "edge",         # aaa|abcd|ddd   scipy "nearest", cv2.BORDER_REPLICATE
     "constant": "constant",      # kkk|abcd|kkk   scipy "constant", cv2.BORDER_CONSTANT
     "reflect": "symmetric",      # cba|abcd|dcb   scipy "reflect", cv2.BORDER_REFLECT
@@ -52,12 +56,31 @@ BANDS = 8
 NAN_ERROR = "image contains NaN; the median of a window with NaN is undefined"
 
 
-def _network(k: int, dtype: np.dtype, row: int) -> bool:
-    """Whether a min/max network filters ``ksize=k`` rows of ``row`` values of ``dtype``."""
-    if k <= 7:
-        return True
-    return (k in _median.NETWORK_SIDES and row * dtype.itemsize >= 64
-            and k <= MAX_NETWORK_KSIZE.get(dtype, k))
+#: What ``_plan`` chooses: the kernel filtering an image.
+PLANS = ("network", "narrow", "ranks", "sorted", "histogram")
+
+
+def _plan(ksize: int, dtype: np.dtype, shape: tuple[int, ...]) -> str:
+    """The algorithm for ``ksize`` windows over an image of ``dtype`` and ``shape`` (H, W[, C]).
+
+    ``"network"``: min/max networks (k <= 7, and the generated sides for rows of 64 bytes and
+    more, uint8 up to ``MAX_NETWORK_KSIZE``); ``"narrow"``: float64 from ``NARROW_KSIZE`` to the
+    largest network, the networks on the ranks of the values; ``"ranks"``: other floats up to
+    ``2**MAX_RANK_BITS`` pixels per channel, a sliding histogram of the ranks; ``"sorted"``:
+    larger float images, sorted sliding windows; ``"histogram"``: integers beyond the networks,
+    sliding histograms (Perreault-Hebert for uint8, Huang for 16-bit). The kernels trust it.
+    """
+    height, width = shape[0], shape[1]
+    row = width * (shape[2] if len(shape) == 3 else 1)
+    sides = _median_network.NETWORK_SIDES
+    if dtype == np.float64 and NARROW_KSIZE <= ksize <= max(sides) and ksize * row < MAX_FLOAT32_RANK:
+        return "narrow"   # every band's ranks fit
+    if ksize <= 7 or (ksize in sides and row * dtype.itemsize >= 64
+                      and ksize <= MAX_NETWORK_KSIZE.get(dtype, ksize)):
+        return "network"
+    if dtype.kind == "f":
+        return "ranks" if height * width < 1 << MAX_RANK_BITS else "sorted"
+    return "histogram"
 
 
 def _index_map(n: int, radius: int, border: str) -> np.ndarray:
@@ -99,7 +122,7 @@ def _dense_ranks(values: np.ndarray, cval: float, border: str) -> tuple[np.ndarr
     work = np.empty((2 * vals.itemsize + 8) * size, np.uint8)
     distinct, keys = work[:2 * vals.itemsize * size].view(bits).reshape(2, size)
     ranks, index = work[2 * vals.itemsize * size:].view(np.uint32).reshape(2, size)
-    count = _median.dense_ranks(vals.view(bits), ranks, distinct, keys, index)
+    count = _median_sliding.dense_ranks(vals.view(bits), ranks, distinct, keys, index)
     if count < 0:
         raise ValueError(NAN_ERROR)
     crank = int(ranks[-1]) if border == "constant" else 0
@@ -114,7 +137,7 @@ def _rank_median(values: np.ndarray, k: int, rowmap: np.ndarray, colmap: np.ndar
     # 16-bin middle / fine buckets scan fastest; at most 2**TOP_BITS top buckets to follow
     bits = max(min(4, total // 2), -(-(total - TOP_BITS) // 2))
     out = np.empty(values.shape, np.uint32)
-    _median.median_ranks(ranks, rowmap, colmap, k, crank, bits, total, bands, out)
+    _median_sliding.median_ranks(ranks, rowmap, colmap, k, crank, bits, total, bands, out)
     return distinct[out]
 
 
@@ -131,11 +154,12 @@ def _narrow_median(flat: np.ndarray, rowmap: np.ndarray, colmap: np.ndarray, k: 
         y1 = min(height, y0 + rows)
         src = rowmap[y0:y1 + 2 * radius]
         lo, hi = src[src >= 0].min(), src.max() + 1   # the band's own rows are among them
-        ranks, distinct, crank = _dense_ranks(flat[lo:hi], cval, border)
+        ranks, distinct, rank = _dense_ranks(flat[lo:hi], cval, border)
+        crank: float = rank
         if distinct.size <= 1 << 16:
             ranks = ranks.astype(np.uint8 if distinct.size <= 1 << 8 else np.uint16)
         else:
-            ranks, crank = ranks.view(np.float32), float(np.uint32(crank).view(np.float32))
+            ranks, crank = ranks.view(np.float32), float(np.uint32(rank).view(np.float32))
         median = np.empty((y1 - y0, flat.shape[1]), ranks.dtype)
         _filter(ranks, np.where(src >= 0, src - lo, -1), colmap, k, channels, border, crank,
                 median)
@@ -148,12 +172,16 @@ def _filter(flat: np.ndarray, rowmap: np.ndarray, colmap: np.ndarray, k: int, ch
     """Median filter of ``flat`` (H', W * C) into ``out`` (H, W * C); ``rowmap`` (H + k - 1) and
     ``colmap`` (W + k - 1) give the source row / column of every padded one, -1 the constant."""
     dtype, width = flat.dtype, out.shape[1] // channels
-    if _network(k, dtype, out.shape[1]):
+    plan = _plan(k, dtype, (flat.shape[0], width, channels))
+    if plan == "narrow":
+        _narrow_median(flat, rowmap, colmap, k, channels, border, cval, out)
+        return
+    if plan == "network":
         if dtype.kind == "f":   # the networks compare float bit patterns as integer keys
             bits = np.dtype(f"u{dtype.itemsize}")
             cval = int(np.asarray(cval, dtype).view(bits))
             flat, out = flat.view(bits), out.view(bits)
-        if _median.median_network(flat, rowmap, colmap, k, channels, cval, out):
+        if _median_network.median_network(flat, rowmap, colmap, k, channels, cval, out):
             raise ValueError(NAN_ERROR)   # the networks see every value: no separate NaN pass
         return
     bands = min(out.shape[0], BANDS)
@@ -162,19 +190,19 @@ def _filter(flat: np.ndarray, rowmap: np.ndarray, colmap: np.ndarray, k: int, ch
         raise ValueError(f"ksize={k} is wider than the {width}-column image: building its window "
                          f"histograms would take {rebuilds:.2e} steps (limit {MAX_REBUILD_STEPS:.2e}); "
                          "use a smaller ksize")
-    if dtype.kind == "f":
-        if flat.shape[0] * width < 1 << MAX_RANK_BITS:
-            for c in range(channels):
-                out[:, c::channels] = _rank_median(flat[:, c::channels], k, rowmap, colmap,
-                                                   border, cval, bands)
-            return
+    if plan == "ranks":
+        for c in range(channels):
+            out[:, c::channels] = _rank_median(flat[:, c::channels], k, rowmap, colmap, border,
+                                               cval, bands)
+        return
+    if plan == "sorted":
         if np.isnan(flat.min()):
             raise ValueError(NAN_ERROR)
         steps = out.size * k * k
         if steps > MAX_SORTED_STEPS:
             raise ValueError(f"ksize={k} on a {dtype} image of {out.size} values needs about "
                              f"{steps:.2e} steps (limit {MAX_SORTED_STEPS:.2e}); use a smaller ksize")
-    _median.median_sliding(flat, rowmap, colmap, k, channels, cval, bands, out)
+    _median_sliding.median_sliding(flat, rowmap, colmap, k, channels, cval, bands, out)
 
 
 def _integer_median(values: np.ndarray, ksize, border: str, cval) -> np.ndarray:
@@ -201,7 +229,7 @@ def _integer_median(values: np.ndarray, ksize, border: str, cval) -> np.ndarray:
     return distinct[out.astype(np.intp)]
 
 
-def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndarray:
+def median_filter(image: ArrayLike, ksize, *, border: str = "replicate", cval=0) -> NDArray[Any]:
     """Median of every ``ksize x ksize`` window, each channel separately.
 
     Parameters
@@ -254,9 +282,5 @@ def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndar
     flat = img.reshape(height, width * channels)
     rowmap, colmap = _index_map(height, k // 2, border), _index_map(width, k // 2, border)
     out = np.empty_like(flat)
-    if (img.dtype == np.float64 and NARROW_KSIZE <= k <= max(_median.NETWORK_SIDES)
-            and k * flat.shape[1] < MAX_FLOAT32_RANK):   # every band's ranks fit
-        _narrow_median(flat, rowmap, colmap, k, channels, border, cval, out)
-    else:
-        _filter(flat, rowmap, colmap, k, channels, border, cval, out)
+    _filter(flat, rowmap, colmap, k, channels, border, cval, out)
     return out.reshape(img.shape)

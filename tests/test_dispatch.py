@@ -36,7 +36,7 @@ def test_cpu_info_contents():
     assert info["levels"] == list(_variants.LEVELS)
     assert info["level"] in info["levels"]
     assert set(info["families"]) == set(_variants.VARIANTS)
-    assert "_median" in info["families"]
+    assert "_median_network" in info["families"]
     features = set(info["features"])
     for family, f in info["families"].items():
         assert f["built"] == list(_variants.VARIANTS[family])
@@ -88,7 +88,7 @@ def test_family_needs_fall_back_a_level():
     v4 = frozenset({"x86-64-v2", "x86-64-v3", "x86-64-v4"})   # AVX-512 without VBMI (Skylake-X)
     variant, reason = _dispatch._choose("_resize", "avx512", v4)
     assert variant in ("avx2", "baseline") and "avx512 needs avx512vbmi" in reason
-    assert _dispatch._choose("_median", "avx512", v4)[0] == "avx512"
+    assert _dispatch._choose("_median_network", "avx512", v4)[0] == "avx512"
 
 
 _PROBE = """
@@ -132,7 +132,7 @@ def test_forced_levels_choose_lower_variants_with_equal_results():
         order = list(_variants.LEVELS)
         for family, f in info["families"].items():
             assert order.index(f["variant"]) <= order.index(level)
-        assert info["families"]["_median"]["variant"] == level
+        assert info["families"]["_median_network"]["variant"] == level
         assert run["median"] == best["median"] and run["resize"] == best["resize"], level
         # kNN: the same neighbours; distances to rounding (with FMA, |q|^2 - 2 q.x + |x|^2 rounds
         # differently, and a point's distance to itself is that sum's cancellation)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
-from shouxie.core import _median, median, median_filter
+from shouxie.core import _median_network, _median_sliding, median, median_filter
 
 ndimage = pytest.importorskip("scipy.ndimage")
 
@@ -403,22 +403,23 @@ def test_dense_ranks_nan_and_lengths():
     values = np.array([1.0, np.nan, 2.0])
     bufs = [np.empty(3, np.uint32), np.empty(3, np.uint64), np.empty(3, np.uint64),
             np.empty(3, np.uint32)]
-    assert _median.dense_ranks(values.view(np.uint64), *bufs) == -1
+    assert _median_sliding.dense_ranks(values.view(np.uint64), *bufs) == -1
     with pytest.raises(ValueError, match="contains NaN"):
         median._dense_ranks(values, 0.0, "replicate")
     with pytest.raises(ValueError, match="length of values"):
-        _median.dense_ranks(values.view(np.uint64), np.empty(2, np.uint32), *bufs[1:])
+        _median_sliding.dense_ranks(values.view(np.uint64), np.empty(2, np.uint32), *bufs[1:])
 
 
 @pytest.fixture
 def narrow_types(monkeypatch):
     """The dtypes the float64 rank path filtered (it spies on ``median._filter``)."""
-    if max(_median.NETWORK_SIDES) < median.NARROW_KSIZE:
+    if max(_median_network.NETWORK_SIDES) < median.NARROW_KSIZE:
         pytest.skip("no float64 rank path: this CPU variant has no generated networks")
     seen, filter_ = [], median._filter
 
     def spy(flat, *args):
-        seen.append(flat.dtype)
+        if flat.dtype != np.float64:   # the image itself is planned "narrow" first
+            seen.append(flat.dtype)
         return filter_(flat, *args)
 
     monkeypatch.setattr(median, "_filter", spy)
@@ -426,7 +427,7 @@ def narrow_types(monkeypatch):
 
 
 @pytest.mark.parametrize("distinct, narrow", [(200, np.uint8), (3000, np.uint16)])
-@pytest.mark.parametrize("ksize", [median.NARROW_KSIZE, max(_median.NETWORK_SIDES)])
+@pytest.mark.parametrize("ksize", [median.NARROW_KSIZE, max(_median_network.NETWORK_SIDES)])
 @pytest.mark.parametrize("border", list(SCIPY_MODES))
 def test_float64_ranks_narrow_types(distinct, narrow, ksize, border, monkeypatch, narrow_types):
     # bands of about 3000 values: several bands, each ranking its own rows; a 1-channel
@@ -456,7 +457,7 @@ def test_float64_ranks_as_float32(border, band, monkeypatch, narrow_types):
 
 
 # --------------------------------------------------------------------------- generated networks
-WIDE_SIDES = [k for k in _median.NETWORK_SIDES if k > 7]
+WIDE_SIDES = [k for k in _median_network.NETWORK_SIDES if k > 7]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -470,8 +471,10 @@ def test_generated_networks_equal_scipy(dtype, ksize):
         image = random_image(rng, shape, dtype)
         if rng.random() < 0.5:   # many ties
             image = (image // 64 if np.dtype(dtype).kind != "f" else np.round(image / 64)).astype(dtype)
-        assert median._network(ksize, image.dtype, image[0].size) == (
-            ksize <= median.MAX_NETWORK_KSIZE.get(image.dtype, ksize))
+        network = ksize <= median.MAX_NETWORK_KSIZE.get(image.dtype, ksize)
+        narrow = image.dtype == np.float64 and ksize >= median.NARROW_KSIZE
+        assert median._plan(ksize, image.dtype, image.shape) == (
+            "narrow" if narrow else "network" if network else "histogram")
         got = median_filter(image, ksize, border=border, cval=3)
         np.testing.assert_array_equal(got, plain_median(image, ksize, border, cval=3))
         if not scipy_reflect_is_broken(shape, ksize, border):

@@ -1,12 +1,6 @@
 import numpy as np
 import numpy.typing as npt
 
-NETWORK_SIDES: tuple[int, ...]
-
-def median_network(
-    image: npt.NDArray[np.integer], rowmap: npt.NDArray[np.int64], colmap: npt.NDArray[np.int64],
-    ksize: int, channels: int, cval: int, out: npt.NDArray[np.integer],
-) -> bool: ...
 def median_sliding(
     image: npt.NDArray[np.number], rowmap: npt.NDArray[np.int64], colmap: npt.NDArray[np.int64],
     ksize: int, channels: int, cval: float, bands: int, out: npt.NDArray[np.number],
