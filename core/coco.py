@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _coco
 from ._validation import float_array, integer, label_array
@@ -33,6 +35,10 @@ COCO_RECALL_THRESHOLDS = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) 
 COCO_AREA_RANGES = ((0.0, 1e10), (0.0, 32.0 ** 2), (32.0 ** 2, 96.0 ** 2), (96.0 ** 2, 1e10))
 COCO_MAX_DETS = (1, 10, 100)
 #: The 12 summary numbers in pycocotools' order.
+#: One side of :func:`coco_evaluate`: a COCO file's path or its loaded JSON (a dict; a results
+#: list for the detections), a flat dict of arrays, or a per-image list of dicts of arrays.
+Annotations = str | os.PathLike | Mapping[str, Any] | Sequence[Mapping[str, Any]]
+
 STAT_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
 
 
@@ -166,7 +172,7 @@ def _from_arrays(gt, dt) -> tuple[_Side, _Side, np.ndarray]:
     for side in (g, d):
         side[0] = np.searchsorted(images, side[0]).astype(np.int64)
         side[1] = np.searchsorted(categories, side[1]).astype(np.int64)
-    return _Side(*g, np.ones(g[0].shape[0], np.uint8)), _Side(*d), categories
+    return _Side(*g)._replace(counted=np.ones(g[0].shape[0], np.uint8)), _Side(*d), categories
 
 
 def _load(x):
@@ -239,6 +245,7 @@ def _numbers(values: list, name: str, key: str) -> np.ndarray:
         for i, v in enumerate(values):
             if not isinstance(v, (int, float)) or v != v or v in (np.inf, -np.inf):
                 raise ValueError(f"{name}[{i}][{key!r}] must be a finite number, got {v!r:.80}") from None
+    assert arr is not None
     return arr
 
 
@@ -325,11 +332,12 @@ def _match(g: _Side, d: _Side, num_categories: int, thresholds: np.ndarray, area
     groups = np.ascontiguousarray(np.stack([d0, d1, g0, g1], axis=1), dtype=np.intp)
     sizes = (d1 - d0) * (g1 - g0)
     iou_offset = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.intp) if sizes.size else np.zeros(0, np.intp)
-    ng = g.image.shape[0]
+    ng, counted = g.image.shape[0], g.counted
+    assert counted is not None
     status = np.empty((area_ranges.shape[0], thresholds.shape[0], order.shape[0]), dtype=np.int8)
     _coco.match(np.ascontiguousarray(d.boxes[order]), np.ascontiguousarray(d.area[order]),
                 np.ascontiguousarray(g.boxes[gorder]), np.ascontiguousarray(g.area[gorder]),
-                np.ascontiguousarray(g.extra[gorder]), np.ascontiguousarray(g.counted[gorder]),
+                np.ascontiguousarray(g.extra[gorder]), np.ascontiguousarray(counted[gorder]),
                 groups, iou_offset, np.minimum(thresholds, 1 - 1e-10), area_ranges, column,
                 np.empty(int(sizes.sum()), np.float64), np.empty(ng, np.intp), np.empty(ng, np.uint8),
                 np.empty(ng, np.uint8), status)
@@ -456,8 +464,9 @@ def _max_dets(x) -> tuple[int, ...]:
     return tuple(sorted(values))
 
 
-def coco_evaluate(gt, dt, *, iou_thresholds=COCO_IOU_THRESHOLDS, area_ranges=COCO_AREA_RANGES,
-                  max_dets=COCO_MAX_DETS, per_class: bool = False) -> COCOEvalResult:
+def coco_evaluate(gt: Annotations, dt: Annotations, *, iou_thresholds: ArrayLike = COCO_IOU_THRESHOLDS,
+                  area_ranges: ArrayLike = COCO_AREA_RANGES, max_dets: int | Sequence[int] = COCO_MAX_DETS,
+                  per_class: bool = False) -> COCOEvalResult:
     """COCO bounding-box mAP and mAR, equal to pycocotools' ``COCOeval(gt, dt, "bbox")``.
 
     Runs ``evaluate``, ``accumulate`` and ``summarize`` of pycocotools in one compiled pass:

@@ -13,7 +13,10 @@ the image once the radius reaches twice a side; there shouxie follows the defini
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _median
 from ._validation import IMAGE_DTYPES, as_array, as_image, channels_of, choice, integer, real_number
@@ -201,7 +204,7 @@ def _integer_median(values: np.ndarray, ksize, border: str, cval) -> np.ndarray:
     return distinct[out.astype(np.intp)]
 
 
-def median_filter(image, ksize, *, border: str = "replicate", cval=0) -> np.ndarray:
+def median_filter(image: ArrayLike, ksize: int, *, border: str = "replicate", cval: float = 0) -> NDArray[Any]:
     """Median of every ``ksize x ksize`` window, each channel separately.
 
     Parameters
