@@ -21,6 +21,8 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: What ``generator`` takes: None (fresh entropy), an int >= 0, or a Generator.
+Seed = int | np.random.Generator | None
 #: The pixel types every image kernel accepts.
 IMAGE_DTYPES = tuple(np.dtype(t) for t in (np.uint8, np.uint16, np.int16, np.float32, np.float64))
 
@@ -92,7 +94,7 @@ def integer(x: Any, name: str, *, low: int | None = None, high: int | None = Non
     return x
 
 
-def generator(seed: Any, name: str = "seed") -> np.random.Generator:
+def generator(seed: Seed, name: str = "seed") -> np.random.Generator:
     """A numpy Generator from ``seed``: None (fresh entropy), an int >= 0, or a Generator."""
     if isinstance(seed, np.random.Generator):
         return seed

@@ -13,7 +13,7 @@ output-size rounding mode (floor or ceil) does not move any unit, so it plays no
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 from ._validation import integer, sequence
@@ -44,7 +44,7 @@ def _layer(layer, index: int) -> dict[str, int]:
             for key, low in _LOWER_BOUNDS.items()}
 
 
-def receptive_field(layers) -> list[LayerField]:
+def receptive_field(layers: Iterable[Mapping[str, object]]) -> list[LayerField]:
     """Receptive field, jump and start of every layer of a conv / pooling stack.
 
     Parameters

@@ -7,6 +7,7 @@ other real input is computed in float64.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _boxes
 from ._validation import common_float_dtype, float_array, real_number
@@ -63,7 +64,7 @@ _EPS_DOC = """
         Added to denominators, as in torchvision; must be positive."""
 
 
-def box_iou(boxes1, boxes2) -> np.ndarray:
+def box_iou(boxes1: ArrayLike, boxes2: ArrayLike) -> NDArray[np.floating]:
     """Pairwise intersection over union, equal to ``torchvision.ops.box_iou``.
 
     A pair whose union has zero area (two degenerate boxes) has IoU 0, never NaN (torchvision
@@ -74,7 +75,7 @@ def box_iou(boxes1, boxes2) -> np.ndarray:
     return out
 
 
-def generalized_box_iou(boxes1, boxes2) -> np.ndarray:
+def generalized_box_iou(boxes1: ArrayLike, boxes2: ArrayLike) -> NDArray[np.floating]:
     """Pairwise generalized IoU (Rezatofighi et al. 2019), equal to ``torchvision.ops.generalized_box_iou``.
 
     ``GIoU = IoU - (C - U) / C`` with ``C`` the area of the smallest enclosing box and ``U`` the
@@ -86,7 +87,7 @@ def generalized_box_iou(boxes1, boxes2) -> np.ndarray:
     return out
 
 
-def distance_box_iou(boxes1, boxes2, eps: float = 1e-7) -> np.ndarray:
+def distance_box_iou(boxes1: ArrayLike, boxes2: ArrayLike, eps: float = 1e-7) -> NDArray[np.floating]:
     """Pairwise distance IoU (Zheng et al. 2020), equal to ``torchvision.ops.distance_box_iou``.
 
     ``DIoU = IoU - d² / (c² + eps)`` with ``d`` the distance between the box centres and ``c``
@@ -97,7 +98,7 @@ def distance_box_iou(boxes1, boxes2, eps: float = 1e-7) -> np.ndarray:
     return out
 
 
-def complete_box_iou(boxes1, boxes2, eps: float = 1e-7) -> np.ndarray:
+def complete_box_iou(boxes1: ArrayLike, boxes2: ArrayLike, eps: float = 1e-7) -> NDArray[np.floating]:
     """Pairwise complete IoU (Zheng et al. 2020), equal to ``torchvision.ops.complete_box_iou``.
 
     ``CIoU = DIoU - alpha v`` with ``v = 4 / pi² (atan(w1 / h1) - atan(w2 / h2))²`` and
@@ -116,7 +117,6 @@ def _eps(eps) -> float:
     return real_number(eps, "eps", low=0, low_open=True)
 
 
-box_iou.__doc__ += _PAIR_DOC.format(extra="")
-generalized_box_iou.__doc__ += _PAIR_DOC.format(extra="")
-distance_box_iou.__doc__ += _PAIR_DOC.format(extra=_EPS_DOC)
-complete_box_iou.__doc__ += _PAIR_DOC.format(extra=_EPS_DOC)
+for _f, _extra in [(box_iou, ""), (generalized_box_iou, ""), (distance_box_iou, _EPS_DOC),
+                   (complete_box_iou, _EPS_DOC)]:
+    _f.__doc__ = (_f.__doc__ or "") + _PAIR_DOC.format(extra=_extra)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _cluster
-from ._validation import choice, float_array, generator, integer, real_number
+from ._validation import Seed, choice, float_array, generator, integer, real_number
 from .neighbors import samples
 
 KMEANS_INITS = ("k-means++", "random")
@@ -111,7 +112,8 @@ def _relocate_empty(X, centers_old, sums, counts, labels) -> bool:
     return True
 
 
-def kmeans(X, k, *, init="k-means++", max_iter=300, tol=1e-4, seed=None) -> KMeansResult:
+def kmeans(X: ArrayLike, k: int, *, init: str | ArrayLike = "k-means++", max_iter: int = 300, tol: float = 1e-4,
+           seed: Seed = None) -> KMeansResult:
     """k-means clustering by Lloyd's algorithm.
 
     Parameters
@@ -247,7 +249,8 @@ def _anchor_update(wh, labels, anchors, best_iou, update: str) -> np.ndarray:
     return new
 
 
-def anchor_kmeans(wh, k, *, update="median", init="k-means++", max_iter=300, seed=None) -> AnchorResult:
+def anchor_kmeans(wh: ArrayLike, k: int, *, update: str = "median", init: str | ArrayLike = "k-means++",
+                  max_iter: int = 300, seed: Seed = None) -> AnchorResult:
     """YOLO anchor boxes: k-means on box sizes with the distance ``1 - IoU``.
 
     Parameters
@@ -401,8 +404,9 @@ def _merge_modes(means: np.ndarray, counts: np.ndarray, bandwidth: float) -> np.
     return modes[unique]
 
 
-def mean_shift(X, bandwidth, *, kernel="flat", seeds=None, bin_seeding=False, min_bin_freq=1,
-               max_iter=300, cluster_all=True):
+def mean_shift(X: ArrayLike, bandwidth: float, *, kernel: str = "flat", seeds: ArrayLike | None = None,
+               bin_seeding: bool = False, min_bin_freq: int = 1, max_iter: int = 300,
+               cluster_all: bool = True) -> tuple[NDArray[np.floating], NDArray[np.intp]]:
     """Mean-shift clustering.
 
     Parameters

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _coco
 from ._validation import float_array, integer, label_array
@@ -33,6 +35,10 @@ COCO_RECALL_THRESHOLDS = np.linspace(.0, 1.00, int(np.round((1.00 - .0) / .01)) 
 COCO_AREA_RANGES = ((0.0, 1e10), (0.0, 32.0 ** 2), (32.0 ** 2, 96.0 ** 2), (96.0 ** 2, 1e10))
 COCO_MAX_DETS = (1, 10, 100)
 #: The 12 summary numbers in pycocotools' order.
+#: One side of :func:`coco_evaluate`: a COCO file's path or its loaded JSON (a dict; a results
+#: list for the detections), a flat dict of arrays, or a per-image list of dicts of arrays.
+Annotations = str | os.PathLike | Mapping[str, Any] | Sequence[Mapping[str, Any]]
+
 STAT_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
 
 
@@ -458,8 +464,9 @@ def _max_dets(x) -> tuple[int, ...]:
     return tuple(sorted(values))
 
 
-def coco_evaluate(gt, dt, *, iou_thresholds=COCO_IOU_THRESHOLDS, area_ranges=COCO_AREA_RANGES,
-                  max_dets=COCO_MAX_DETS, per_class: bool = False) -> COCOEvalResult:
+def coco_evaluate(gt: Annotations, dt: Annotations, *, iou_thresholds: ArrayLike = COCO_IOU_THRESHOLDS,
+                  area_ranges: ArrayLike = COCO_AREA_RANGES, max_dets: int | Sequence[int] = COCO_MAX_DETS,
+                  per_class: bool = False) -> COCOEvalResult:
     """COCO bounding-box mAP and mAR, equal to pycocotools' ``COCOeval(gt, dt, "bbox")``.
 
     Runs ``evaluate``, ``accumulate`` and ``summarize`` of pycocotools in one compiled pass:

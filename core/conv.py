@@ -22,9 +22,14 @@ import weakref
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _conv, _pool
 from ._validation import allocation, common_float_dtype, float_tensor, forward_cache, gradient_like, integer
+
+
+#: A size along both axes: one int, or an (h, w) pair.
+Pair = int | tuple[int, int]
 
 
 def pair(value, name: str, *, low: int) -> tuple[int, int]:
@@ -33,7 +38,9 @@ def pair(value, name: str, *, low: int) -> tuple[int, int]:
         value = (value, value)
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise TypeError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
-    return tuple(integer(v, name, low=low, high=2**31 - 1) for v in value)   # C indices stay in range
+    h, w = value
+    # C indices stay in range
+    return integer(h, name, low=low, high=2**31 - 1), integer(w, name, low=low, high=2**31 - 1)
 
 
 def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, axis: str) -> int:
@@ -90,7 +97,9 @@ class ConvCache:
     has_bias: bool
 
 
-def conv2d_forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_forward(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None, *, stride: Pair = 1,
+                   padding: Pair = 0, dilation: Pair = 1,
+                   groups: int = 1) -> tuple[NDArray[np.floating], ConvCache]:
     """2-D cross-correlation, equal to ``torch.nn.functional.conv2d``.
 
     Parameters
@@ -166,7 +175,8 @@ def conv2d_forward(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
     return out, cache
 
 
-def conv2d_backward(dout, cache: ConvCache):
+def conv2d_backward(dout: ArrayLike, cache: ConvCache
+                    ) -> tuple[NDArray[np.floating], NDArray[np.floating], NDArray[np.floating] | None]:
     """Gradients of :func:`conv2d_forward`, equal to torch's autograd.
 
     Parameters
@@ -210,7 +220,8 @@ class PoolCache:
     dtype: np.dtype
 
 
-def max_pool2d_forward(x, kernel_size, *, stride=None, padding=0):
+def max_pool2d_forward(x: ArrayLike, kernel_size: Pair, *, stride: Pair | None = None,
+                       padding: Pair = 0) -> tuple[NDArray[np.floating], PoolCache]:
     """2-D max pooling, equal to ``torch.nn.functional.max_pool2d``.
 
     Padding acts as -inf (it never wins), a window's first maximum in row-major order wins ties,
@@ -252,7 +263,7 @@ def max_pool2d_forward(x, kernel_size, *, stride=None, padding=0):
     return out.reshape(n, c, ho, wo), PoolCache(x.shape, argmax, x.dtype)
 
 
-def max_pool2d_backward(dout, cache: PoolCache):
+def max_pool2d_backward(dout: ArrayLike, cache: PoolCache) -> NDArray[np.floating]:
     """Gradient of :func:`max_pool2d_forward`: each output's gradient goes to its window's winner.
 
     Parameters

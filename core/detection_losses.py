@@ -8,8 +8,11 @@ finite losses and gradients.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _detection_losses
 from ._validation import (allocation, choice, common_float_dtype, float_array, integer, label_array, real_number,
@@ -56,8 +59,8 @@ def _focal_inputs(logits, targets, alpha, gamma):
     return x.astype(dtype, copy=False), t.astype(dtype, copy=False), alpha, gamma, dtype
 
 
-def sigmoid_focal_loss(logits, targets, *, alpha: float = 0.25, gamma: float = 2.0,
-                       reduction: str = "none"):
+def sigmoid_focal_loss(logits: ArrayLike, targets: ArrayLike, *, alpha: float = 0.25, gamma: float = 2.0,
+                       reduction: str = "none") -> NDArray[np.floating] | float:
     """Sigmoid focal loss (Lin et al. 2017), equal to ``torchvision.ops.sigmoid_focal_loss``.
 
     ``FL = alpha_t (1 - p_t)**gamma BCE(sigmoid(logits), targets)`` elementwise, with
@@ -93,7 +96,8 @@ def sigmoid_focal_loss(logits, targets, *, alpha: float = 0.25, gamma: float = 2
     return loss.reshape(x.shape)
 
 
-def sigmoid_focal_loss_grad(logits, targets, *, alpha: float = 0.25, gamma: float = 2.0) -> np.ndarray:
+def sigmoid_focal_loss_grad(logits: ArrayLike, targets: ArrayLike, *, alpha: float = 0.25,
+                            gamma: float = 2.0) -> NDArray[np.floating]:
     """Gradient of the elementwise sigmoid focal loss with respect to the logits.
 
     With ``p = sigmoid(x)``, ``q = 1 - p`` and ``m = 1 - p_t = p (1 - t) + q t``::
@@ -138,7 +142,8 @@ def focal_bias_init(prior: float = 0.01) -> float:
 # ------------------------------------------------------------------------------------ YOLOv3
 
 
-def _yolo_config(anchors, anchor_masks, strides):
+def _yolo_config(anchors: ArrayLike, anchor_masks: Sequence[Sequence[int]], strides: Sequence[int]
+                 ) -> tuple[NDArray[np.float64], list[tuple[int, ...]], tuple[int, ...]]:
     a = float_array(anchors, "anchors")
     if a.ndim != 2 or a.shape[1] != 2 or a.shape[0] == 0 or (a <= 0).any():
         raise ValueError(f"anchors must be a (K, 2) array of positive widths and heights, got {a.shape}")
@@ -178,9 +183,11 @@ def _best_anchor(wh: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     return np.argmax(inter / union, axis=1)
 
 
-def yolov3_targets(gt_boxes, gt_classes, image_index=None, *, batch_size: int = 1, num_classes: int,
-                   input_size: int = 416, anchors=YOLOV3_ANCHORS, anchor_masks=YOLOV3_ANCHOR_MASKS,
-                   strides=YOLOV3_STRIDES) -> list[dict]:
+def yolov3_targets(gt_boxes: ArrayLike, gt_classes: ArrayLike, image_index: ArrayLike | None = None, *,
+                   batch_size: int = 1, num_classes: int,
+                   input_size: int = 416, anchors: ArrayLike = YOLOV3_ANCHORS,
+                   anchor_masks: Sequence[Sequence[int]] = YOLOV3_ANCHOR_MASKS,
+                   strides: Sequence[int] = YOLOV3_STRIDES) -> list[dict[str, NDArray[Any]]]:
     """Training targets of the YOLOv3 head outputs from ground-truth boxes.
 
     Conventions (those of the Keras implementation the notes quote): the input is a square
@@ -250,9 +257,10 @@ def yolov3_targets(gt_boxes, gt_classes, image_index=None, *, batch_size: int = 
     return targets
 
 
-def yolov3_loss(outputs, gt_boxes, gt_classes, image_index=None, *, ignore_thresh: float = 0.5,
-                anchors=YOLOV3_ANCHORS, anchor_masks=YOLOV3_ANCHOR_MASKS, strides=YOLOV3_STRIDES,
-                return_grad: bool = False) -> dict:
+def yolov3_loss(outputs: Sequence[ArrayLike], gt_boxes: ArrayLike, gt_classes: ArrayLike,
+                image_index: ArrayLike | None = None, *, ignore_thresh: float = 0.5,
+                anchors: ArrayLike = YOLOV3_ANCHORS, anchor_masks: Sequence[Sequence[int]] = YOLOV3_ANCHOR_MASKS,
+                strides: Sequence[int] = YOLOV3_STRIDES, return_grad: bool = False) -> dict[str, Any]:
     """The YOLOv3 loss from raw head outputs and ground-truth boxes (the notes' Keras loss, whole).
 
     Targets are built by :func:`yolov3_targets` (conventions there); ``input_size`` is
@@ -337,7 +345,7 @@ def yolov3_loss(outputs, gt_boxes, gt_classes, image_index=None, *, ignore_thres
             grad[..., 4:5] = conf_weight * (_sigmoid(raw[..., 4:5]) - obj)
             grad[..., 5:] = obj * (_sigmoid(raw[..., 5:]) - t["class"])
             grads.append(grad / batch)
-    result = dict(parts, total=sum(parts.values()))
+    result: dict[str, Any] = dict(parts, total=sum(parts.values()))
     if return_grad:
         result["grad"] = grads
     return result

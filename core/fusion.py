@@ -1,12 +1,19 @@
 """Folding an inference-mode batch norm into the convolution before it."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ._validation import common_float_dtype, float_tensor, real_number
 
+if TYPE_CHECKING:
+    import torch
 
-def fuse_conv_bn(w, b, gamma, beta, running_mean, running_var, eps=1e-5):
+
+def fuse_conv_bn(w: ArrayLike, b: ArrayLike | None, gamma: ArrayLike, beta: ArrayLike, running_mean: ArrayLike,
+                 running_var: ArrayLike, eps: float = 1e-5) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
     """Weights and bias of one convolution equal to ``conv(w, b)`` followed by eval-mode batch norm.
 
     ``BN(conv(x)) = gamma * (conv(x) + b - mean) / sqrt(var + eps) + beta``, so with
@@ -34,10 +41,9 @@ def fuse_conv_bn(w, b, gamma, beta, running_mean, running_var, eps=1e-5):
     w = float_tensor(w, "w", ndim=4)
     o = w.shape[0]
     vectors = {}
-    for name, value in (("b", b), ("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
-                        ("running_var", running_var)):
-        if name == "b" and value is None:
-            continue
+    given = (("b", b),) if b is not None else ()   # no conv bias: b is None
+    for name, value in given + (("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
+                                ("running_var", running_var)):
         arr = float_tensor(value, name, ndim=1)
         if arr.shape != (o,):
             raise ValueError(f"{name} must have shape ({o},) to match w {w.shape}, got {arr.shape}")
@@ -51,7 +57,7 @@ def fuse_conv_bn(w, b, gamma, beta, running_mean, running_var, eps=1e-5):
     return w * scale[:, None, None, None], (bias - v["running_mean"]) * scale + v["beta"]
 
 
-def fuse_torch_conv_bn(conv, bn):
+def fuse_torch_conv_bn(conv: torch.nn.Conv2d, bn: torch.nn.BatchNorm2d) -> torch.nn.Conv2d:
     """A new ``torch.nn.Conv2d`` equal to ``conv`` followed by ``bn`` in eval mode.
 
     The folding is :func:`fuse_conv_bn` on the modules' weights (float64 arithmetic when the
@@ -91,9 +97,11 @@ def fuse_torch_conv_bn(conv, bn):
     w, b = fuse_conv_bn(arr(conv.weight, None), arr(conv.bias, None), arr(bn.weight, np.ones(o, dtype)),
                         arr(bn.bias, np.zeros(o, dtype)), arr(bn.running_mean, None),
                         arr(bn.running_var, None), bn.eps)
-    fused = torch.nn.Conv2d(conv.in_channels, o, conv.kernel_size, conv.stride, conv.padding, conv.dilation,
+    # torch types a Conv2d's stored sizes tuple[int, ...] and its arguments int | tuple[int, int]
+    fused = torch.nn.Conv2d(conv.in_channels, o, conv.kernel_size, conv.stride, conv.padding, conv.dilation,  # type: ignore[arg-type, unused-ignore]
                             conv.groups, bias=True, padding_mode=conv.padding_mode)
     fused = fused.to(dtype=conv.weight.dtype)
+    assert fused.bias is not None   # bias=True
     with torch.no_grad():
         fused.weight.copy_(torch.from_numpy(w))
         fused.bias.copy_(torch.from_numpy(b))

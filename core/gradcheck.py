@@ -1,12 +1,16 @@
 """Numerical gradients by central differences, to check the analytic backward passes."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from ._validation import FLOAT_DTYPES, float_array, real_number
 
 
-def numerical_gradient(f, x, dout, h=1e-5):
+def numerical_gradient(f: Callable[[], ArrayLike], x: NDArray[np.floating], dout: ArrayLike,
+                       h: float = 1e-5) -> NDArray[np.floating]:
     """Gradient of ``sum(f(x) * dout)`` with respect to ``x`` by central differences.
 
     Each element of ``x`` is moved by ``+h`` and ``-h`` in turn (in place, then restored), so

@@ -28,11 +28,16 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _huffman
 from ._validation import as_array, integer
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 MAGIC = b"SXHF"
 VERSION = 2
@@ -94,7 +99,7 @@ def _count(symbols: np.ndarray) -> np.ndarray:
     return counts
 
 
-def entropy_bits(symbols) -> float:
+def entropy_bits(symbols: ArrayLike) -> float:
     """Shannon entropy of the symbols' empirical distribution, in bits per symbol.
 
     Parameters
@@ -133,7 +138,7 @@ class HuffmanCode:
         The longest code length (0 for a code without symbols).
     """
 
-    def __init__(self, lengths) -> None:
+    def __init__(self, lengths: ArrayLike) -> None:
         arr = as_array(lengths, "lengths")
         if arr.ndim != 1 or not 1 <= arr.size <= 65536:
             raise ValueError(f"lengths must be 1-D with 1 to 65536 entries, got shape {arr.shape}")
@@ -146,12 +151,12 @@ class HuffmanCode:
         self._codes, self._canonical = _canonical_codes(self._lengths)
         self._lengths.flags.writeable = False
         self._codes.flags.writeable = False
-        self._tables = None
+        self._tables: tuple[np.ndarray, ...] | None = None
         self._padded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     # ---- construction
     @classmethod
-    def from_frequencies(cls, freqs, *, max_length: int = 15) -> HuffmanCode:
+    def from_frequencies(cls, freqs: ArrayLike, *, max_length: int = 15) -> HuffmanCode:
         """The optimal code with lengths at most ``max_length`` for these frequencies.
 
         Parameters
@@ -196,7 +201,7 @@ class HuffmanCode:
         return cls(lengths)
 
     @classmethod
-    def from_data(cls, symbols, *, max_length: int = 15) -> HuffmanCode:
+    def from_data(cls, symbols: ArrayLike, *, max_length: int = 15) -> HuffmanCode:
         """The optimal length-limited code for ``symbols``.
 
         Parameters
@@ -210,7 +215,7 @@ class HuffmanCode:
 
     # ---- properties
     @property
-    def lengths(self) -> np.ndarray:
+    def lengths(self) -> NDArray[np.uint8]:
         return self._lengths
 
     @property
@@ -235,9 +240,9 @@ class HuffmanCode:
             return NotImplemented
         return np.array_equal(self._lengths, other._lengths)
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]   # equal by value, so unhashable
 
-    def bit_length(self, freqs) -> int:
+    def bit_length(self, freqs: ArrayLike) -> int:
         """Total encoded bits ``sum(freqs * lengths)`` for symbol frequencies ``freqs``."""
         freqs = np.asarray(freqs, dtype=np.int64)
         return int(freqs[: self.alphabet_size] @ self._lengths.astype(np.int64))
@@ -254,7 +259,7 @@ class HuffmanCode:
             self._padded[size] = lengths, codes
         return self._padded[size]
 
-    def encode(self, symbols) -> tuple[bytes, int]:
+    def encode(self, symbols: ArrayLike) -> tuple[bytes, int]:
         """Pack the codes of ``symbols`` MSB-first.
 
         Parameters
@@ -286,7 +291,7 @@ class HuffmanCode:
             _huffman.encode(syms, codes, lengths, self.max_length, out)
         return out.tobytes(), nbits
 
-    def decode(self, payload, nbits: int, count: int) -> np.ndarray:
+    def decode(self, payload: Buffer, nbits: int, count: int) -> NDArray[np.uint8 | np.uint16]:
         """Decode ``count`` symbols from the first ``nbits`` bits of ``payload``.
 
         Parameters
@@ -366,7 +371,7 @@ def _pack_lengths(lengths: np.ndarray) -> bytes:
     return ((lengths[0::2] << 4) | lengths[1::2]).astype(np.uint8).tobytes()
 
 
-def _unpack_lengths(packed: bytes) -> np.ndarray:
+def _unpack_lengths(packed: bytes | memoryview) -> np.ndarray:
     nibbles = np.frombuffer(packed, dtype=np.uint8)
     lengths = np.empty(256, dtype=np.uint8)
     lengths[0::2], lengths[1::2] = nibbles >> 4, nibbles & 15
@@ -448,7 +453,7 @@ def _container(blocks: Iterable[memoryview], block_size: int) -> Iterator[bytes]
     yield end + _CRC.pack(zlib.crc32(end))
 
 
-def compress(data, *, block_size: int = DEFAULT_BLOCK_SIZE) -> bytes:
+def compress(data: Buffer, *, block_size: int = DEFAULT_BLOCK_SIZE) -> bytes:
     """Huffman-compress ``data`` into a self-describing container.
 
     Parameters
@@ -469,14 +474,18 @@ def compress(data, *, block_size: int = DEFAULT_BLOCK_SIZE) -> bytes:
     return b"".join(_container(blocks, block_size))
 
 
+#: A stream's ``read(n)``: bytes, or (reading a blob in memory) slices of it.
+_Read = Callable[[int], "bytes | memoryview"]
+
+
 class _Reader:
     """Exact reads from a binary stream, with errors saying what was being read."""
 
-    def __init__(self, read: Callable[[int], bytes]) -> None:
+    def __init__(self, read: _Read) -> None:
         self._read = read
         self.offset = 0
 
-    def read_upto(self, n: int) -> bytes:
+    def read_upto(self, n: int) -> bytes | memoryview:
         """``n`` bytes, fewer only at the end of the stream."""
         chunks, missing = [], n
         while missing:
@@ -489,7 +498,7 @@ class _Reader:
         self.offset += len(data)
         return data
 
-    def read(self, n: int, what: str) -> bytes:
+    def read(self, n: int, what: str) -> bytes | memoryview:
         """Exactly ``n`` bytes; ValueError naming ``what`` when the stream ends first."""
         data = self.read_upto(n)
         if len(data) < n:
@@ -529,12 +538,12 @@ def _decode_payload(where: str, code: HuffmanCode, payload, nbits: int, symbols:
     return out
 
 
-def _blocks(read: Callable[[int], bytes]) -> Iterator[np.ndarray]:
+def _blocks(read: _Read) -> Iterator[np.ndarray]:
     """Decode a container from ``read``, yielding each block's bytes; ValueError when invalid."""
     return _in_order(_block_jobs(read))
 
 
-def _block_jobs(read: Callable[[int], bytes]) -> Iterator[Callable[[], np.ndarray]]:
+def _block_jobs(read: _Read) -> Iterator[Callable[[], np.ndarray]]:
     """Parse a container from ``read``, yielding a decoding job per block."""
     reader = _Reader(read)
     magic, version, reserved, block_size = _HEADER.unpack(reader.read(_HEADER.size, "header"))
@@ -547,7 +556,7 @@ def _block_jobs(read: Callable[[int], bytes]) -> Iterator[Callable[[], np.ndarra
         raise ValueError(f"header reserved bytes must be zero, got {reserved!r}")
     if not 1 <= block_size <= MAX_BLOCK_SIZE:
         raise ValueError(f"header block size {block_size} outside [1, {MAX_BLOCK_SIZE}]")
-    table = []
+    table: list[bytes] = []
     while True:
         offset = reader.offset
         (symbols,) = _CRC.unpack(reader.read(4, f"block {len(table)} header"))
@@ -575,11 +584,11 @@ def _block_jobs(read: Callable[[int], bytes]) -> Iterator[Callable[[], np.ndarra
         raise ValueError(f"trailing garbage after the end of the container (at byte {reader.offset})")
 
 
-def _table_entries(stored: bytes):
+def _table_entries(stored: bytes | memoryview):
     return [_TABLE_ENTRY.unpack_from(stored, i) for i in range(0, len(stored), _TABLE_ENTRY.size)]
 
 
-def decompress(blob) -> bytes:
+def decompress(blob: Buffer) -> bytes:
     """Invert :func:`compress`.
 
     Parameters
@@ -607,7 +616,7 @@ def decompress(blob) -> bytes:
         position += len(chunk)
         return chunk
 
-    return b"".join(_blocks(read))
+    return b"".join(block.data for block in _blocks(read))
 
 
 def compress_stream(src, dst, *, block_size: int = DEFAULT_BLOCK_SIZE) -> int:

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from ._validation import float_tensor, forward_cache, generator, gradient_like, label_array, real_number
+from ._validation import Seed, float_tensor, forward_cache, generator, gradient_like, label_array, real_number
 
 
-def relu_forward(x):
+def relu_forward(x: ArrayLike) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
     """``max(x, 0)`` elementwise.
 
     Parameters
@@ -32,7 +33,7 @@ def relu_forward(x):
     return out, out
 
 
-def relu_backward(dout, cache):
+def relu_backward(dout: ArrayLike, cache: NDArray[np.floating]) -> NDArray[np.floating]:
     """Gradient of :func:`relu_forward`: 0 where the output is <= 0 (also at 0), else ``dout``.
 
     Where the input was NaN the gradient passes through, as in torch's ``threshold_backward``.
@@ -71,8 +72,9 @@ def _running_array(value, name: str, c: int, training: bool) -> np.ndarray:
     return value
 
 
-def batchnorm_forward(x, gamma, beta, *, running_mean, running_var, training=True, momentum=0.1,
-                      eps=1e-5):
+def batchnorm_forward(x: ArrayLike, gamma: ArrayLike, beta: ArrayLike, *, running_mean: NDArray[np.floating],
+                      running_var: NDArray[np.floating], training: bool = True, momentum: float = 0.1,
+                      eps: float = 1e-5) -> tuple[NDArray[np.floating], BatchNormCache]:
     """Batch normalisation, equal to ``torch.nn.BatchNorm1d`` / ``BatchNorm2d``.
 
     Training normalises with the batch's mean and biased variance and updates the running
@@ -149,7 +151,8 @@ def batchnorm_forward(x, gamma, beta, *, running_mean, running_var, training=Tru
     return out, BatchNormCache(x_hat, inv_std, gamma, axes, training)
 
 
-def batchnorm_backward(dout, cache: BatchNormCache):
+def batchnorm_backward(dout: ArrayLike, cache: BatchNormCache
+                       ) -> tuple[NDArray[np.floating], NDArray[np.floating], NDArray[np.floating]]:
     """Gradients of :func:`batchnorm_forward`.
 
     In training mode the batch statistics depend on ``x``, which gives the familiar
@@ -174,7 +177,8 @@ def batchnorm_backward(dout, cache: BatchNormCache):
     return dx, dgamma, dbeta
 
 
-def dropout_forward(x, p, *, training=True, seed=None):
+def dropout_forward(x: ArrayLike, p: float, *, training: bool = True,
+                    seed: Seed = None) -> tuple[NDArray[np.floating], NDArray[np.floating] | None]:
     """Inverted dropout: zero each value with probability ``p``, scale the rest by ``1 / (1 - p)``.
 
     Parameters
@@ -207,14 +211,15 @@ def dropout_forward(x, p, *, training=True, seed=None):
     return x * mask, mask
 
 
-def dropout_backward(dout, cache):
+def dropout_backward(dout: ArrayLike, cache: NDArray[np.floating] | None) -> NDArray[np.floating]:
     """Gradient of :func:`dropout_forward`: ``dout`` times the same scaled mask."""
-    if forward_cache(cache, (np.ndarray, type(None)), "dropout_forward") is None:
+    cache = forward_cache(cache, (np.ndarray, type(None)), "dropout_forward")
+    if cache is None:
         return float_tensor(dout, "dout").copy()
     return gradient_like(dout, cache.shape, cache.dtype) * cache
 
 
-def softmax_loss(logits, labels):
+def softmax_loss(logits: ArrayLike, labels: ArrayLike) -> tuple[float, NDArray[np.floating]]:
     """Mean softmax cross-entropy and its gradient, equal to ``torch.nn.functional.cross_entropy``.
 
     Uses the log-sum-exp shift, so huge logits neither overflow nor lose the loss.

@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from ._validation import choice, common_float_dtype, float_array, generator, integer, real_number
+from ._validation import Seed, choice, common_float_dtype, float_array, generator, integer, real_number
 
 
 class GDResult(NamedTuple):
@@ -27,7 +28,7 @@ class GDResult(NamedTuple):
     converged: bool          #: whether the gradient fell to ``tol`` within ``max_iter`` epochs
 
 
-def _design(X, y, *, y_ndim: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _design(X, y, *, y_ndim: tuple[int, ...]) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
     """Validate a design matrix ``X`` (n, p) and targets ``y`` with matching rows, same dtype."""
     X = float_array(X, "X", ndim=2)
     y = float_array(y, "y")
@@ -41,7 +42,8 @@ def _design(X, y, *, y_ndim: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     return X.astype(dtype, copy=False), y.astype(dtype, copy=False)
 
 
-def least_squares(X, y, *, fit_intercept=True, method="lstsq"):
+def least_squares(X: ArrayLike, y: ArrayLike, *, fit_intercept: bool = True,
+                  method: str = "lstsq") -> tuple[NDArray[np.floating], float | NDArray[np.floating]]:
     """Ordinary least squares ``min ||X coef + intercept - y||^2``.
 
     Parameters
@@ -68,7 +70,9 @@ def least_squares(X, y, *, fit_intercept=True, method="lstsq"):
     X, y = _design(X, y, y_ndim=(1, 2))
     method = choice(method, "method", ("lstsq", "normal"))
     if fit_intercept:
-        x_mean, y_mean = X.mean(axis=0), y.mean(axis=0)
+        # (p,) and (t,) or a scalar (numpy types a mean over an axis Any)
+        x_mean: NDArray[np.floating] = X.mean(axis=0)
+        y_mean: NDArray[np.floating] | np.floating = y.mean(axis=0)
         X, y = X - x_mean, y - y_mean
     if X.shape[1] == 0:
         coef = np.zeros((0,) + y.shape[1:], X.dtype)
@@ -100,8 +104,9 @@ def log_loss(z: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.logaddexp(0, z) - y * z))
 
 
-def gradient_descent(X, y, *, loss="mse", lr=0.1, max_iter=1000, tol=1e-6, batch_size=None,
-                     fit_intercept=True, seed=None) -> GDResult:
+def gradient_descent(X: ArrayLike, y: ArrayLike, *, loss: str = "mse", lr: float = 0.1, max_iter: int = 1000,
+                     tol: float = 1e-6, batch_size: int | None = None, fit_intercept: bool = True,
+                     seed: Seed = None) -> GDResult:
     """Linear (``loss="mse"``) or logistic (``loss="logistic"``) regression by gradient descent.
 
     Losses: ``mse`` is ``mean((X w + b - y)^2) / 2``; ``logistic`` is the mean log-loss of

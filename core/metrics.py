@@ -16,8 +16,10 @@ scikit-learn), so they never create a threshold.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _metrics
 from ._validation import float_array, label_array, real_number
@@ -45,9 +47,10 @@ def _weights(sample_weight, n: int) -> np.ndarray | None:
     return w
 
 
-def _inputs(labels, scores, sample_weight):
+def _inputs(labels, scores, sample_weight) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     s = _scores(scores)
-    return label_array(labels, "labels", s.shape[0], kinds="biufUS", like=" like scores"), s, _weights(sample_weight, s.shape[0])
+    y = label_array(labels, "labels", s.shape[0], kinds="biufUS", like=" like scores")
+    return y, s, _weights(sample_weight, s.shape[0])
 
 
 def _split(is_pos: np.ndarray, scores: np.ndarray, weights: np.ndarray | None):
@@ -107,7 +110,8 @@ def _positives(labels: np.ndarray, pos_label) -> np.ndarray:
     return labels == pos_label
 
 
-def auc(labels, scores, *, sample_weight=None, max_fpr=None) -> float:
+def auc(labels: ArrayLike, scores: ArrayLike, *, sample_weight: ArrayLike | None = None,
+        max_fpr: float | None = None) -> float:
     """Area under the ROC curve of a binary classifier.
 
     The probability that a random positive scores higher than a random negative, ties counting
@@ -166,7 +170,7 @@ def _partial_auc(tps: np.ndarray, fps: np.ndarray, max_fpr: float) -> float:
     return 0.5 * (1 + (area - chance) / (perfect - chance))
 
 
-def _clf_curve(is_pos, s, w):
+def _clf_curve(is_pos, s, w) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cumulative (weighted) true and false positives at each distinct score, descending."""
     pos, neg, w_pos, w_neg = _split(is_pos, s, w)
     n = pos.size + neg.size
@@ -185,7 +189,9 @@ def _rate(counts: np.ndarray, what: str) -> np.ndarray:
     return counts / counts[-1]
 
 
-def roc_curve(labels, scores, *, pos_label=None, sample_weight=None, drop_intermediate=True):
+def roc_curve(labels: ArrayLike, scores: ArrayLike, *, pos_label: object = None,
+              sample_weight: ArrayLike | None = None,
+              drop_intermediate: bool = True) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[Any]]:
     """Receiver operating characteristic: false and true positive rates at every threshold.
 
     Equal to ``sklearn.metrics.roc_curve``.
@@ -222,7 +228,9 @@ def roc_curve(labels, scores, *, pos_label=None, sample_weight=None, drop_interm
     return _rate(fps, "negative"), _rate(tps, "positive"), thresholds
 
 
-def precision_recall_curve(labels, scores, *, pos_label=None, sample_weight=None, drop_intermediate=False):
+def precision_recall_curve(labels: ArrayLike, scores: ArrayLike, *, pos_label: object = None,
+                           sample_weight: ArrayLike | None = None, drop_intermediate: bool = False
+                           ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[Any]]:
     """Precision and recall at every threshold.
 
     Equal to ``sklearn.metrics.precision_recall_curve``.
@@ -262,7 +270,8 @@ def _precision_recall(tps, fps, thresholds, drop_intermediate):
     return np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0], thresholds[::-1]
 
 
-def average_precision(labels, scores, *, pos_label=1, sample_weight=None) -> float:
+def average_precision(labels: ArrayLike, scores: ArrayLike, *, pos_label: object = 1,
+                      sample_weight: ArrayLike | None = None) -> float:
     """Average precision: the precision-recall curve's step integral ``sum (R_k - R_k-1) P_k``.
 
     Equal to ``sklearn.metrics.average_precision_score`` for binary labels (no interpolation).

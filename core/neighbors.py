@@ -7,7 +7,10 @@ cache-blocked over the data, and keeps every query's k best as it goes.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _neighbors
 from ._validation import as_array, common_float_dtype, float_array, integer
@@ -54,7 +57,7 @@ def _search(Q: np.ndarray, D: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarra
     return best_sq, best_idx
 
 
-def knn_search(queries, data, k) -> tuple[np.ndarray, np.ndarray]:
+def knn_search(queries: ArrayLike, data: ArrayLike, k: int) -> tuple[NDArray[np.floating], NDArray[np.int64]]:
     """The k nearest data points of every query (brute force, Euclidean).
 
     Parameters
@@ -86,7 +89,7 @@ def knn_search(queries, data, k) -> tuple[np.ndarray, np.ndarray]:
     return np.sqrt(best_sq).astype(dtype, copy=False), best_idx
 
 
-def knn_classify(queries, data, labels, k) -> np.ndarray:
+def knn_classify(queries: ArrayLike, data: ArrayLike, labels: ArrayLike, k: int) -> NDArray[Any]:
     """Label every query by a majority vote of its k nearest data points.
 
     Parameters

@@ -9,6 +9,7 @@ differ).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _nms
 from ._validation import choice, common_float_dtype, float_array, label_array, real_number
@@ -63,7 +64,7 @@ def _segment_nms(boxes, order, starts, iou_threshold) -> np.ndarray:
     return keep[:count]
 
 
-def nms(boxes, scores, iou_threshold: float) -> np.ndarray:
+def nms(boxes: ArrayLike, scores: ArrayLike, iou_threshold: float) -> NDArray[np.int64]:
     """Greedy non-maximum suppression, the same kept list as ``torchvision.ops.nms``.
 
     Parameters
@@ -95,7 +96,8 @@ def nms(boxes, scores, iou_threshold: float) -> np.ndarray:
     return order[_segment_nms(b, order, starts, thr)]
 
 
-def batched_nms(boxes, scores, classes, iou_threshold: float) -> np.ndarray:
+def batched_nms(boxes: ArrayLike, scores: ArrayLike, classes: ArrayLike,
+                iou_threshold: float) -> NDArray[np.int64]:
     """NMS within each class, the same result as ``torchvision.ops.batched_nms``.
 
     Boxes of different classes never suppress each other. All classes run in one compiled
@@ -127,7 +129,7 @@ def batched_nms(boxes, scores, classes, iou_threshold: float) -> np.ndarray:
     return order[np.sort(by_class[kept])]
 
 
-def nms_detections(dets, iou_threshold: float) -> np.ndarray:
+def nms_detections(dets: ArrayLike, iou_threshold: float) -> NDArray[np.floating]:
     """Per-class NMS on the ``(N, 6)`` detection layout ``x1, y1, x2, y2, score, class``.
 
     Parameters
@@ -149,8 +151,9 @@ def nms_detections(dets, iou_threshold: float) -> np.ndarray:
     return d[batched_nms(d[:, :4], d[:, 4], d[:, 5], iou_threshold)]
 
 
-def soft_nms(boxes, scores, *, method: str = "gaussian", sigma: float = 0.5,
-             iou_threshold: float = 0.3, score_threshold: float = 0.001) -> tuple[np.ndarray, np.ndarray]:
+def soft_nms(boxes: ArrayLike, scores: ArrayLike, *, method: str = "gaussian", sigma: float = 0.5,
+             iou_threshold: float = 0.3,
+             score_threshold: float = 0.001) -> tuple[NDArray[np.int64], NDArray[np.floating]]:
     """Soft-NMS (Bodla et al. 2017): decay the scores of overlapping boxes instead of dropping them.
 
     Repeatedly select the box with the highest remaining score (lower index first on ties) and

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validation import gradient_like, real_number, sequence
 
@@ -34,8 +35,9 @@ class Adam:
         False: Adam with L2 weight decay (``torch.optim.Adam``); True: AdamW (``torch.optim.AdamW``).
     """
 
-    def __init__(self, params: Sequence[np.ndarray], *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
-                 weight_decay=0.0, decoupled=False):
+    def __init__(self, params: Sequence[np.ndarray], *, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
+                 decoupled: bool = False) -> None:
         self.params = sequence(params, "params")
         for i, p in enumerate(self.params):
             if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
@@ -55,17 +57,17 @@ class Adam:
         self.m = [np.zeros_like(p) for p in self.params]
         self.v = [np.zeros_like(p) for p in self.params]
 
-    def step(self, grads: Sequence[np.ndarray]) -> None:
+    def step(self, grads: Sequence[ArrayLike]) -> None:
         """Apply one update with ``grads`` (one array per parameter, same shapes)."""
         grads = sequence(grads, "grads")
         if len(grads) != len(self.params):
             raise ValueError(f"grads must hold {len(self.params)} arrays, got {len(grads)}")
-        grads = [gradient_like(g, p.shape, p.dtype, f"grads[{i}]")
-                 for i, (g, p) in enumerate(zip(grads, self.params))]
+        arrays = [gradient_like(g, p.shape, p.dtype, f"grads[{i}]")
+                  for i, (g, p) in enumerate(zip(grads, self.params))]
         self.t += 1
         bias1 = 1 - self.beta1 ** self.t
         bias2_sqrt = (1 - self.beta2 ** self.t) ** 0.5
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+        for p, g, m, v in zip(self.params, arrays, self.m, self.v):
             if self.weight_decay:
                 if self.decoupled:
                     p *= 1 - self.lr * self.weight_decay

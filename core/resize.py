@@ -13,8 +13,10 @@ uint8 (and float32 images one pixel high or wide), in float64 otherwise.
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _resize
 from ._validation import allocation, as_image, channels_of, choice, integer, real_number
@@ -79,7 +81,8 @@ def _taps(n_in: int, n_out: int, ratio: float, mode: str, coord_dtype):
 NO_BLOCKS = (np.empty(0, np.int32), np.empty(0, np.uint8), np.empty(0, np.int16))
 
 
-def _blocks(xofs0: np.ndarray, xofs1: np.ndarray, alpha0: np.ndarray, alpha1: np.ndarray):
+def _blocks(xofs0: np.ndarray, xofs1: np.ndarray, alpha0: np.ndarray,
+            alpha1: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The uint8 byte-permutation pass's tables (see ``_resize.resize_rows``): per block of 64
     outputs the first source element it reads, per output its taps relative to that and its
     weights. ``NO_BLOCKS`` when the CPU lacks the permutations or a block's taps span 64 bytes
@@ -87,7 +90,7 @@ def _blocks(xofs0: np.ndarray, xofs1: np.ndarray, alpha0: np.ndarray, alpha1: np
     if not _resize.BLOCKS:
         return NO_BLOCKS
     n, size = xofs0.size, -(-xofs0.size // 64) * 64
-    rel = np.empty((2, size), np.int32)   # both taps; a partial last block repeats its last ones
+    rel: np.ndarray = np.empty((2, size), np.int32)   # both taps; a partial last block repeats its last ones
     rel[0, :n], rel[0, n:], rel[1, :n], rel[1, n:] = xofs0, xofs0[-1], xofs1, xofs1[-1]
     rel = rel.reshape(2, -1, 64)
     base = rel[0].min(axis=1)
@@ -101,7 +104,8 @@ def _blocks(xofs0: np.ndarray, xofs1: np.ndarray, alpha0: np.ndarray, alpha1: np
     return base, taps.ravel(), weights.ravel()
 
 
-def resize_bilinear(image, size=None, *, scale=None, mode: str = "half_pixel") -> np.ndarray:
+def resize_bilinear(image: ArrayLike, size: tuple[int, int] | None = None, *,
+                    scale: float | tuple[float, float] | None = None, mode: str = "half_pixel") -> NDArray[Any]:
     """Resize an image by bilinear interpolation.
 
     Parameters

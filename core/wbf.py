@@ -7,7 +7,10 @@ to the bit (its float32 accumulation included); the clustering is compiled, in p
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from . import _wbf
 from ._validation import as_array, choice, float_array, label_array, real_number
@@ -29,7 +32,7 @@ def _models(boxes_list, scores_list, labels_list, weights) -> tuple[list[tuple[n
         raise ValueError(f"weights must have one entry per model: {w.shape[0]} for {m} models")
     if (w <= 0).any():
         raise ValueError("weights must be positive")
-    rows = []
+    rows: list[tuple[np.ndarray, ...]] = []
     for t in range(m):
         name = f"boxes_list[{t}]"
         b = as_boxes(boxes_list[t], name) if as_array(boxes_list[t], name).size else np.zeros((0, 4))
@@ -43,9 +46,11 @@ def _models(boxes_list, scores_list, labels_list, weights) -> tuple[list[tuple[n
     return rows, w
 
 
-def weighted_boxes_fusion(boxes_list, scores_list, labels_list, *, weights=None, iou_thr: float = 0.55,
-                          skip_box_thr: float = 0.0, conf_type: str = "avg",
-                          allows_overflow: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def weighted_boxes_fusion(boxes_list: Sequence[ArrayLike], scores_list: Sequence[ArrayLike],
+                          labels_list: Sequence[ArrayLike], *, weights: ArrayLike | None = None,
+                          iou_thr: float = 0.55, skip_box_thr: float = 0.0, conf_type: str = "avg",
+                          allows_overflow: bool = False
+                          ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
     """Fuse the boxes of several models, equal to ``ensemble_boxes.weighted_boxes_fusion``.
 
     Parameters

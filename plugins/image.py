@@ -37,7 +37,7 @@ def synthetic_image(height: int = 256, width: int = 256, channels: int = 3, dtyp
     seed : int
         Places and shades the shapes; the same seed gives the same image.
     """
-    dtype = np.dtype(dtype)
+    dt = np.dtype(dtype)
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
     planes = []
@@ -57,9 +57,9 @@ def synthetic_image(height: int = 256, width: int = 256, channels: int = 3, dtyp
             img[:, x:x + 2] = 0.5 + 0.5 * (c % 2)
         planes.append(np.clip(img, 0, 1))
     img = np.stack(planes, axis=-1) if channels > 0 else planes[0]
-    if dtype.kind == "f":
-        return img.astype(dtype)
-    return np.rint(img * _full_scale(dtype)).astype(dtype)
+    if dt.kind == "f":
+        return img.astype(dt)
+    return np.rint(img * _full_scale(dt)).astype(dt)
 
 
 def noise_image(height: int = 256, width: int = 256, channels: int = 3, dtype: str = "uint8",
@@ -70,13 +70,13 @@ def noise_image(height: int = 256, width: int = 256, channels: int = 3, dtype: s
     on it than on smooth images); network and histogram filters take the same time on any data.
     ``channels`` as in :func:`synthetic_image`.
     """
-    dtype = np.dtype(dtype)
+    dt = np.dtype(dtype)
     rng = np.random.default_rng(seed)
     shape = (height, width, channels) if channels > 0 else (height, width)
-    if dtype.kind == "f":
-        return rng.random(shape).astype(dtype)
-    info = np.iinfo(dtype)
-    return rng.integers(info.min, int(info.max) + 1, shape, dtype=dtype)
+    if dt.kind == "f":
+        return rng.random(shape).astype(dt)
+    info = np.iinfo(dt)
+    return rng.integers(info.min, int(info.max) + 1, shape, dtype=dt)
 
 
 def salt_pepper(image, amount: float = 0.05, salt_vs_pepper: float = 0.5, seed: int = 0) -> np.ndarray:
@@ -112,28 +112,28 @@ def _pillow(suffix: str):
 
 def load(path: str) -> np.ndarray:
     """Read an image: ``.npy`` with numpy, anything else (PNG, JPEG, ...) with Pillow."""
-    path = Path(path)
-    if path.suffix.lower() == ".npy":
-        return np.load(path, allow_pickle=False)
-    with _pillow(path.suffix).open(path) as im:
+    file = Path(path)
+    if file.suffix.lower() == ".npy":
+        return np.load(file, allow_pickle=False)
+    with _pillow(file.suffix).open(file) as im:
         return np.asarray(im)
 
 
 def save(image, path: str) -> str:
     """Write an image and return its path: ``.npy`` keeps any array; PNG / JPEG (through Pillow)
     take uint8 ``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)``, and PNG also uint16 ``(H, W)``."""
-    img, path = np.asarray(image), Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".npy":
-        np.save(path, img, allow_pickle=False)
-        return str(path)
-    Image = _pillow(path.suffix)
+    img, file = np.asarray(image), Path(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    if file.suffix.lower() == ".npy":
+        np.save(file, img, allow_pickle=False)
+        return str(file)
+    Image = _pillow(file.suffix)
     gray16 = img.dtype == np.uint16 and img.ndim == 2
     if not gray16 and (img.dtype != np.uint8 or not (img.ndim == 2 or img.shape[-1] in (3, 4))):
-        raise ValueError(f"{path.suffix} files hold uint8 (H, W), (H, W, 3) or (H, W, 4) images "
+        raise ValueError(f"{file.suffix} files hold uint8 (H, W), (H, W, 3) or (H, W, 4) images "
                          f"(or uint16 (H, W)); got {img.dtype} {img.shape}; convert it or save as .npy")
-    Image.fromarray(img).save(path)
-    return str(path)
+    Image.fromarray(img).save(file)
+    return str(file)
 
 
 def median_filter(image, ksize: int = 3, border: str = "replicate", cval=0) -> np.ndarray:

@@ -146,6 +146,7 @@ def load_entrypoint_plugins(pm: PluginManager) -> int:
         try:
             _load_entry_point(pm, ep, dist)
         except PluginLoadError as exc:
+            assert exc.failure is not None   # _load_entry_point always says which and why
             pm.fail(exc.failure, stacklevel=3)  # warn where get_plugin_manager() was called
         else:
             count += 1

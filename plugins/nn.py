@@ -1,6 +1,8 @@
 """Built-in plugin: the neural-network family's ops, the shapes dataset, and torch reference ops."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from shouxie import core
@@ -152,7 +154,7 @@ def train_cnn(x_train, y_train, x_test, y_test, epochs: int = 8, batch_size: int
     logits = model.predict_logits(x_test)
     fused = model.predict_logits(x_test, fused=True)
     pred = logits.argmax(axis=1)
-    result = {f"loss_epoch_{k + 1}": float(v) for k, v in enumerate(losses)}
+    result: dict[str, Any] = {f"loss_epoch_{k + 1}": float(v) for k, v in enumerate(losses)}
     result.update(
         losses=np.array(losses),
         train_accuracy=float((model.predict_logits(x_train).argmax(axis=1) == y_train).mean()),
