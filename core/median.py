@@ -229,7 +229,7 @@ def _integer_median(values: np.ndarray, ksize, border: str, cval) -> np.ndarray:
     return distinct[out.astype(np.intp)]
 
 
-def median_filter(image: ArrayLike, ksize, *, border: str = "replicate", cval=0) -> NDArray[Any]:
+def median_filter(image: ArrayLike, ksize: int, *, border: str = "replicate", cval: float = 0) -> NDArray[Any]:
     """Median of every ``ksize x ksize`` window, each channel separately.
 
     Parameters
