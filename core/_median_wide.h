@@ -1,6 +1,6 @@
-// The median filter's generated networks for windows of 9 x 9 and up (_median_wide_kernel.h):
+// The median filter's generated networks for windows of 5 x 5 and up (_median_wide_kernel.h):
 // the window sides this variant has (_median_sides.h, written by CMakeLists.txt for each CPU
-// level; none for the baseline) and the dispatch to side K's compiled kernel.
+// level; 5 and 7 only for the baseline) and the dispatch to side K's compiled kernel.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

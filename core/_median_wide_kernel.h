@@ -1,7 +1,7 @@
-// The median filter for windows of 9 x 9 and up, through min/max networks generated at build
+// The median filter for windows of 5 x 5 and up, through min/max networks generated at build
 // time by tools/median_networks.py (see _median_network.pyx, median_network; _median_wide.h declares
-// the entry points, each window side is its own translation unit). As the hand-made networks
-// for k <= 7, two output rows at once: their windows share k - 1 rows, whose padded columns are
+// the entry points, each window side is its own translation unit). As the hand-made network
+// for k = 3, two output rows at once: their windows share k - 1 rows, whose padded columns are
 // sorted; a pruned merge network over k such columns keeps the k + 1 ranks that can be either
 // median, and each window merges in its own sorted k-th row. Everything runs on GCC vectors of
 // the target's SIMD width across the row.

@@ -2,15 +2,15 @@
 
 The median of every ``ksize x ksize`` window, channel by channel. The algorithm is chosen by
 window size and dtype, in one place (``_plan``; the kernels are in :mod:`._median_network` and
-:mod:`._median_sliding`): min/max networks for ``ksize`` 3, 5
-and 7 (hand-made) and 9 to 21 (generated at build time; uint8 up to 15; rows of at least 64
-bytes), float64 from 17 on the ranks of its values, which need 8, 16 or 32 bits; beyond them
-Perreault-Hebert constant-time histograms for uint8, Huang's two-level sliding histogram for
-16-bit, and for floats a three-level Huang histogram on the ranks of the values (sorted
-sliding windows beyond ``2**24`` pixels per channel). Results equal
-``scipy.ndimage.median_filter(image, size=(k, k[, 1]), mode=...)`` exactly and
-``cv2.medianBlur`` wherever OpenCV accepts the input. (scipy's ``reflect`` mode reads outside
-the image once the radius reaches twice a side; there shouxie follows the definition.)
+:mod:`._median_sliding`): min/max networks for ``ksize`` 3 (hand-made) and 5 to 21 (generated at
+build time; uint8 up to 15; rows of at least 64 bytes), float64 from 17 on the ranks of its
+values, which need 8, 16 or 32 bits; beyond them Perreault-Hebert constant-time histograms for
+uint8, Huang's two-level sliding histogram for 16-bit, and for floats a three-level Huang
+histogram on the ranks of the values (sorted sliding windows beyond ``2**24`` pixels per
+channel). Results equal ``scipy.ndimage.median_filter(image, size=(k, k[, 1]), mode=...)``
+exactly and ``cv2.medianBlur`` wherever OpenCV accepts the input. (scipy's ``reflect`` mode
+reads outside the image once the radius reaches twice a side; there shouxie follows the
+definition.)
 """
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ PLANS = ("network", "narrow", "ranks", "sorted", "histogram")
 def _plan(ksize: int, dtype: np.dtype, shape: tuple[int, ...]) -> str:
     """The algorithm for ``ksize`` windows over an image of ``dtype`` and ``shape`` (H, W[, C]).
 
-    ``"network"``: min/max networks (k <= 7, and the generated sides for rows of 64 bytes and
+    ``"network"``: min/max networks (k = 3, and the generated sides for rows of 64 bytes and
     more, uint8 up to ``MAX_NETWORK_KSIZE``); ``"narrow"``: float64 from ``NARROW_KSIZE`` to the
     largest network, the networks on the ranks of the values; ``"ranks"``: other floats up to
     ``2**MAX_RANK_BITS`` pixels per channel, a sliding histogram of the ranks; ``"sorted"``:
@@ -75,7 +75,7 @@ def _plan(ksize: int, dtype: np.dtype, shape: tuple[int, ...]) -> str:
     sides = _median_network.NETWORK_SIDES
     if dtype == np.float64 and NARROW_KSIZE <= ksize <= max(sides) and ksize * row < MAX_FLOAT32_RANK:
         return "narrow"   # every band's ranks fit
-    if ksize <= 7 or (ksize in sides and row * dtype.itemsize >= 64
+    if ksize == 3 or (ksize in sides and row * dtype.itemsize >= 64
                       and ksize <= MAX_NETWORK_KSIZE.get(dtype, ksize)):
         return "network"
     if dtype.kind == "f":

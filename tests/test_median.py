@@ -457,7 +457,7 @@ def test_float64_ranks_as_float32(border, band, monkeypatch, narrow_types):
 
 
 # --------------------------------------------------------------------------- generated networks
-WIDE_SIDES = [k for k in _median_network.NETWORK_SIDES if k > 7]
+WIDE_SIDES = [k for k in _median_network.NETWORK_SIDES if k > 3]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -479,6 +479,20 @@ def test_generated_networks_equal_scipy(dtype, ksize):
         np.testing.assert_array_equal(got, plain_median(image, ksize, border, cval=3))
         if not scipy_reflect_is_broken(shape, ksize, border):
             np.testing.assert_array_equal(got, scipy_median(image, ksize, border, cval=3))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("ksize", WIDE_SIDES[:2])
+def test_generated_sides_on_rows_shorter_than_a_vector(dtype, ksize):
+    # a row of fewer than 64 bytes holds no whole vector of every level: the sliding paths take it
+    rng = np.random.default_rng(ksize)
+    lanes = 64 // np.dtype(dtype).itemsize
+    for shape in [(ksize + 4, lanes - 1), (2, 1), (9, lanes // 3 - 1, 3)]:
+        image = random_image(rng, shape, dtype)
+        assert median._plan(ksize, image.dtype, image.shape) != "network"
+        for border in SCIPY_MODES:
+            np.testing.assert_array_equal(median_filter(image, ksize, border=border, cval=3),
+                                          plain_median(image, ksize, border, cval=3))
 
 
 @pytest.mark.parametrize("dtype", [np.uint16, np.float32])

@@ -1,4 +1,4 @@
-"""Generate the min/max networks of the median filter for windows of 9 x 9 and up.
+"""Generate the min/max networks of the median filter for windows of 5 x 5 and up.
 
 ``python tools/median_networks.py OUT.h K [K ...]`` writes, for every window side K, the struct
 ``shx_network<K>`` of C++ function templates over a value type ``V`` (a scalar or a GCC vector)
