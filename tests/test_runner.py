@@ -178,6 +178,23 @@ def test_runner_script_and_console_script_run_quickstart(tmp_path):
         assert records and all(json.loads(r)["status"] == "ok" for r in records)
 
 
+#: The optional packages shouxie uses when present (extras and references).
+OPTIONAL = ["PIL", "torch", "torchvision", "cv2", "scipy", "sklearn", "matplotlib", "dask", "distributed",
+            "threadpoolctl", "bitarray", "pycocotools", "faster_coco_eval", "ensemble_boxes"]
+
+
+def test_quickstart_needs_only_the_core_dependencies(tmp_path):
+    # the README's first command is `pip install . && shouxie run configs/quickstart.yaml`: every
+    # step must succeed with no extra installed (each optional package made unimportable)
+    code = ("import sys; sys.modules.update(dict.fromkeys(sys.argv[1].split(','))); "
+            "from shouxie.runner import main; sys.exit(main(['run', sys.argv[2], '--out', sys.argv[3], '-q']))")
+    proc = subprocess.run([sys.executable, "-c", code, ",".join(OPTIONAL), str(ROOT / "configs" / "quickstart.yaml"),
+                           str(tmp_path)], capture_output=True, text=True, timeout=120)
+    records = [json.loads(r) for r in (only_run_dir(tmp_path) / "results.jsonl").read_text().splitlines()]
+    assert proc.returncode == 0, [(r["step"], r["error"]) for r in records if r["status"] != "ok"]
+    assert records and all(r["status"] == "ok" for r in records)
+
+
 def test_same_seed_same_outputs(write_config, tmp_path, pm):
     cfg = write_config(GOOD)
     a = run_config(cfg, out=tmp_path / "a", pm=pm)
