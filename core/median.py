@@ -56,10 +56,6 @@ BANDS = 8
 NAN_ERROR = "image contains NaN; the median of a window with NaN is undefined"
 
 
-#: What ``_plan`` chooses: the kernel filtering an image.
-PLANS = ("network", "narrow", "ranks", "sorted", "histogram")
-
-
 def _plan(ksize: int, dtype: np.dtype, shape: tuple[int, ...]) -> str:
     """The algorithm for ``ksize`` windows over an image of ``dtype`` and ``shape`` (H, W[, C]).
 
