@@ -1,5 +1,7 @@
+import importlib.util
 import os
 import textwrap
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -29,3 +31,18 @@ def write_config(tmp_path):
         path.write_text(textwrap.dedent(text))
         return path
     return write
+
+
+@pytest.fixture(scope="session")
+def load_tool():
+    """Import a script from tools/ by name (``load_tool("median_networks")``); skip when the tests
+    run without the tools folder beside them."""
+    def load(name):
+        path = Path(__file__).resolve().parent.parent / "tools" / f"{name}.py"
+        if not path.is_file():
+            pytest.skip(f"tools/{name}.py is not beside the tests")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load

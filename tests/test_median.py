@@ -1,6 +1,4 @@
-import importlib.util
 import itertools
-import pathlib
 
 import numpy as np
 import pytest
@@ -517,19 +515,9 @@ def test_generated_networks_reject_nan(dtype, ksize, where):
         median_filter(image, ksize)
 
 
-def _network_generator():
-    path = pathlib.Path(__file__).parents[1] / "tools" / "median_networks.py"
-    if not path.exists():
-        pytest.skip("tools/median_networks.py is not beside the tests")
-    spec = importlib.util.spec_from_file_location("median_networks", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("n", range(2, 22))
-def test_generator_sort_network_sorts(n):
-    gen = _network_generator()
+def test_generator_sort_network_sorts(n, load_tool):
+    gen = load_tool("median_networks")
     values = np.random.default_rng(n).integers(0, 5, (n, 2000))
     for a, b in gen.sort_network(n):
         values[a], values[b] = np.minimum(values[a], values[b]), np.maximum(values[a], values[b])
@@ -537,9 +525,9 @@ def test_generator_sort_network_sorts(n):
 
 
 @pytest.mark.parametrize("k", [3, 5, 9, 11])
-def test_generator_shared_network_keeps_the_candidate_ranks(k):
+def test_generator_shared_network_keeps_the_candidate_ranks(k, load_tool):
     # evaluate the pruned operations on random column-sorted inputs (with ties)
-    gen = _network_generator()
+    gen = load_tool("median_networks")
     ops, results = gen.shared_network(k)
     rng = np.random.default_rng(k)
     columns = np.sort(rng.integers(0, 3 * k, (k, k - 1, 500)), axis=1)
