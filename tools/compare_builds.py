@@ -13,9 +13,9 @@ only, and the runner's timing takes their samples in turns (the references are l
 those steps: see ``twin_steps``). Each config is then an ordinary run
 (``runs/`` unless ``--out``; the agreement check proves the two builds' outputs equal) followed
 by a table of this / other per op. ``--level`` runs another of the other build's CPU levels
-(``baseline``), this install's own folder will do as OTHER then. This is the comparison of the portable build with ``-march=native``
-(BENCHMARKS.md) that separate processes, on a machine whose speed drifts between them, cannot
-make.
+(``baseline``, say); this install's own folder will then do as OTHER. This is the comparison of
+the portable build with ``-march=native`` (BENCHMARKS.md) that separate processes, on a machine
+whose speed drifts between them, cannot make.
 """
 from __future__ import annotations
 
