@@ -46,8 +46,9 @@ __all__ = [
     "Executor", "Job", "Point", "PointTask", "Record", "Run", "RunDir", "Source", "Status", "Step",
     "StepFailed", "UnsafeRunDir", "agreement", "apply_override", "apply_sweep", "build_parser",
     "config_plugins", "describe", "difference", "dry_run_listing", "execute", "exit_code",
-    "load_records", "load_source", "main", "metrics_of", "new_run", "parse_source", "plan", "prepare",
-    "resolve", "resume_run", "run_config", "run_point", "time_ops", "timing_summary", "validate",
+    "load_records", "load_source", "load_with_plugins", "main", "metrics_of", "new_run", "parse_source",
+    "plan", "prepare", "resolve", "resume_run", "run_config", "run_point", "time_ops", "timing_summary",
+    "validate",
 ]
 
 
@@ -62,6 +63,15 @@ def execute(config: Config, registry: OpRegistry, pm: Observers, **options: Any)
 def prepare(path: str | Path, pm: PluginManager, *, overrides: Sequence[str] = (),
             sweeps: Sequence[str] = (), plugins: Sequence[str] = ()) -> tuple[Config, OpRegistry]:
     """Load a config, apply command-line overrides, load its plugins and validate it."""
+    src, registry = load_with_plugins(path, pm, overrides=overrides, sweeps=sweeps, plugins=plugins)
+    return validate(src, registry), registry
+
+
+def load_with_plugins(path: str | Path, pm: PluginManager, *, overrides: Sequence[str] = (),
+                      sweeps: Sequence[str] = (), plugins: Sequence[str] = ()) -> tuple[Source, OpRegistry]:
+    """:func:`prepare` up to validation: the config's source, overridden, and the registry of ops
+    once its plugins (and ``plugins``) are loaded; a plugin that fails to load is a
+    :class:`ConfigError` at its place in the config."""
     src = load_source(path)
     for assignment in overrides:
         apply_override(src, assignment)
@@ -74,8 +84,7 @@ def prepare(path: str | Path, pm: PluginManager, *, overrides: Sequence[str] = (
         except Exception as exc:
             where = ("plugins", i) if i < len(names) else ()
             raise src.error(f"cannot load plugin {name!r}: {type(exc).__name__}: {exc}", where) from None
-    registry = collect_ops(pm)
-    return validate(src, registry), registry
+    return src, collect_ops(pm)
 
 
 def run_config(path: str | Path, *, out: str | Path = "runs", pm: PluginManager | None = None,

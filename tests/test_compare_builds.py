@@ -125,3 +125,12 @@ steps:
     for step in ("med", "keep"):
         twin = next(r for (s, op), r in ops.items() if s == step and op.startswith("other."))
         assert twin["status"] == "ok" and twin["agreement"]["ok"] and twin["time_s"]["repeat"] == 3
+
+
+def test_a_plugin_that_cannot_load_is_named_at_its_place(tool, other, tmp_path, capsys):
+    config = tmp_path / "bad.yaml"
+    config.write_text("name: bad\nplugins: [no_such_module_xyz]\nsteps:\n"
+                      "  - {name: img, op: data.noise_image, params: {height: 4, width: 4}}\n")
+    assert tool.main([str(other), str(config), "--out", str(tmp_path / "runs"), "-q"]) == runner.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "plugins[0]" in err and "cannot load plugin 'no_such_module_xyz'" in err

@@ -33,10 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from shouxie import core, runner
-from shouxie.engine.overrides import apply_override
-from shouxie.engine.source import ConfigError, load_source
-from shouxie.plugins import collect_ops, get_plugin_manager
-from shouxie.plugins.manager import load_plugins
+from shouxie.engine.source import ConfigError
+from shouxie.plugins import get_plugin_manager
 
 PLUGIN = "compare_builds"
 #: Ops that are not shouxie's kernels: the references and the data they run on.
@@ -153,11 +151,7 @@ def twin_steps(steps: list[Any]) -> set[str]:
 def run(builds: Builds, path: str | Path, *, out: str | Path, overrides: list[str], quiet: bool) -> runner.Run:
     """One config, its shouxie ops twinned, as an ordinary (serial) run."""
     pm = get_plugin_manager()
-    src = load_source(path)
-    for assignment in overrides:
-        apply_override(src, assignment)
-    load_plugins(pm, list(runner.config_plugins(src)))
-    registry = collect_ops(pm)
+    src, registry = runner.load_with_plugins(path, pm, overrides=overrides)
     if not isinstance(src.data, dict) or not isinstance(src.data.get("steps"), list):
         raise src.error("expected a mapping with a list of 'steps'")
     for name in sorted(twin_steps(src.data["steps"])):
