@@ -8,7 +8,7 @@ k-th row. k = 3 is hand-made here: its inner loop runs over a whole row, through
 blocks, so the compiler vectorises it. The larger sides (``NETWORK_SIDES``) are generated at
 build time by ``tools/median_networks.py`` (pruned Batcher merges) and run on GCC vectors in
 ``_median_wide_kernel.h`` (5 and 7 in every CPU variant, 9 and up not in the baseline: see
-CMakeLists.txt).
+CMakeLists.txt; beyond ``ALL_KEYS_MAX_SIDE``, for 16- and 32-bit keys only).
 """
 from cython.parallel cimport parallel, prange
 from libc.stdint cimport int16_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -176,7 +176,8 @@ cdef int _network_pair3(
 
 
 cdef extern from "_median_wide.h" nogil:
-    bint shx_has_network(Py_ssize_t k)
+    int SHX_ALL_KEYS_MAX_SIDE
+    bint shx_has_network(Py_ssize_t k, Py_ssize_t key_bytes)
     # one template, declared for each key type
     int shx_median_pair(int k, const uint8_t** rows, const int64_t* colmap, Py_ssize_t width,
                         Py_ssize_t channels, uint8_t cval, uint8_t* buf, uint8_t* out0, uint8_t* out1)
@@ -191,14 +192,17 @@ cdef extern from "_median_wide.h" nogil:
 
 #: Window sides with a min/max network: 3 (hand-made) and the generated ones
 #: (core/_median_wide.h: 5 and 7 in every CPU variant, 9 and up not in the baseline).
-NETWORK_SIDES = (3,) + tuple(k for k in range(5, 256, 2) if shx_has_network(k))
+NETWORK_SIDES = (3,) + tuple(k for k in range(5, 256, 2) if shx_has_network(k, 2))
+#: Largest side with networks for every key type; beyond it, 16- and 32-bit keys only.
+ALL_KEYS_MAX_SIDE = SHX_ALL_KEYS_MAX_SIDE
 
 
 def median_network(
     const key[:, ::1] image,        # IN (H, W * C); float32 / float64 as uint32 / uint64 bits
     const int64_t[::1] rowmap,      # IN (H + ksize - 1,) source row of each padded row, -1 = cval
     const int64_t[::1] colmap,      # IN (W + ksize - 1,) source column of each padded column
-    Py_ssize_t ksize,               # IN one of NETWORK_SIDES; beyond 3, rows of >= 64 bytes
+    Py_ssize_t ksize,               # IN one of NETWORK_SIDES, for 8- and 64-bit keys up to
+                                    #    ALL_KEYS_MAX_SIDE; beyond 3, rows of >= 64 bytes
     Py_ssize_t channels,            # IN C
     key cval,                       # IN value of the constant border (bits, for floats)
     key[:, ::1] out,                # OUT (H, W * C)
@@ -213,6 +217,9 @@ def median_network(
     cdef key* out1
     cdef Py_ssize_t failed = 0   # a sum over threads (an assignment would be lastprivate)
     cdef int nan_rows = 0
+    if ksize != 3 and not shx_has_network(ksize, sizeof(key)):
+        raise ValueError(f"ksize={ksize}: this build has no network of that side for "
+                         f"{8 * sizeof(key)}-bit keys")
     if height == 0 or n == 0:
         return False
     # Output rows in pairs (0, 1), (2, 3), ...: image rows y and y + 1 are among the rows the

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include "_median_wide.h"
 
 // The vector width of the target's SIMD: wider vectors than the registers only multiply the
 // code the compiler must schedule.
@@ -80,8 +81,8 @@ template <int K, typename V> static inline V shx_select(const V* c, const V* t) 
 // column of each of the W + K - 1 padded columns (-1: cval); buf: scratch of
 // (K + 1) * ((W + K - 1) * C + 64). Returns nonzero when a float NaN was among the shared rows.
 template <int K, typename T>
-int shx_median_pair_k(const T* const* rows, const int64_t* colmap, ptrdiff_t width,
-                             ptrdiff_t channels, T cval, T* buf, T* out0, T* out1) {
+static inline int shx_median_pair_net(const T* const* rows, const int64_t* colmap, ptrdiff_t width,
+                                      ptrdiff_t channels, T cval, T* buf, T* out0, T* out1) {
     typedef T V __attribute__((vector_size(SHX_VECTOR_BYTES)));
     typedef shx_network<K> net;
     const ptrdiff_t lanes = SHX_VECTOR_BYTES / sizeof(T), r = K / 2, n = width * channels;
@@ -121,6 +122,16 @@ int shx_median_pair_k(const T* const* rows, const int64_t* colmap, ptrdiff_t wid
     T flag = 0;
     for (ptrdiff_t i = 0; i < lanes; ++i) flag |= bad[i];
     return flag != 0;
+}
+
+// The entry point (_median_wide.h): the network where shx_keyed<K, T>, else nothing compiled.
+template <int K, typename T>
+int shx_median_pair_k(const T* const* rows, const int64_t* colmap, ptrdiff_t width,
+                      ptrdiff_t channels, T cval, T* buf, T* out0, T* out1) {
+    if constexpr (shx_keyed<K, T>)
+        return shx_median_pair_net<K>(rows, colmap, width, channels, cval, buf, out0, out1);
+    else
+        return 0;
 }
 
 // The entry points of side K (_median_wide.h), for every key type.

@@ -29,12 +29,14 @@ BORDERS: dict[str, Literal["edge", "constant", "symmetric", "reflect"]] = {
     "reflect": "symmetric",      # cba|abcd|dcb   scipy "reflect", cv2.BORDER_REFLECT
     "reflect101": "reflect",     # dcb|abcd|cba   scipy "mirror", cv2.BORDER_REFLECT_101
 }
-#: Largest side filtered by a generated network where the histograms are faster beyond it:
-#: uint8 (constant-time histograms; at k = 17 on 1080p 34 ms against 32 ms on a test pattern).
-MAX_NETWORK_KSIZE = {np.dtype(np.uint8): 15}
-#: float64 windows from this side up to the largest network are filtered on the ranks of the
-#: values (``_narrow_median``), ranked about ``RANK_BAND`` values at a time.
-NARROW_KSIZE = 17
+#: Largest side filtered by a generated network for the types with none beyond it (the build
+#: compiles those sides for 16- and 32-bit keys only): uint8, whose constant-time histograms are
+#: faster there (at k = 17 on 1080p 34 ms against 32 ms on a test pattern), and float64, filtered
+#: from ``NARROW_KSIZE`` on the ranks of its values (by histograms for an image too wide for them).
+MAX_NETWORK_KSIZE = dict.fromkeys(map(np.dtype, ["uint8", "float64"]), _median_network.ALL_KEYS_MAX_SIDE)
+#: float64 windows from this side (the first without 64-bit networks) up to the largest network
+#: are filtered on the ranks of the values (``_narrow_median``), about ``RANK_BAND`` at a time.
+NARROW_KSIZE = _median_network.ALL_KEYS_MAX_SIDE + 2
 RANK_BAND = 1 << 19
 #: uint32 ranks up to here read as float32 bits are non-negative floats in the same order.
 MAX_FLOAT32_RANK = (1 << 31) - (1 << 23)

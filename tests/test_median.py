@@ -479,6 +479,37 @@ def test_generated_networks_equal_scipy(dtype, ksize):
             np.testing.assert_array_equal(got, scipy_median(image, ksize, border, cval=3))
 
 
+@pytest.mark.parametrize("ksize", [k for k in WIDE_SIDES if k > _median_network.ALL_KEYS_MAX_SIDE])
+def test_no_8_or_64_bit_networks_of_the_largest_sides(ksize):
+    # the build compiles them for 16- and 32-bit keys only: the kernel refuses the others
+    # before touching out, which the planner never gives it
+    image = np.arange(2 * ksize * 64, dtype=np.uint64).reshape(2 * ksize, 64)
+    rowmap = np.clip(np.arange(-(ksize // 2), 2 * ksize + ksize // 2), 0, 2 * ksize - 1)
+    colmap = np.clip(np.arange(-(ksize // 2), 64 + ksize // 2), 0, 63)
+    assert median._plan(ksize, np.dtype(np.uint8), image.shape) == "histogram"
+    assert median._plan(ksize, np.dtype(np.float64), (1, 2**31)) == "sorted"   # too wide to rank
+    for dtype in (np.uint8, np.uint64):
+        out = np.zeros(image.shape, dtype)
+        with pytest.raises(ValueError, match=f"ksize={ksize}: this build has no network"):
+            _median_network.median_network(image.astype(dtype), rowmap, colmap, ksize, 1, 0, out)
+        assert not out.any()
+    got = np.empty(image.shape, np.uint16)
+    _median_network.median_network(image.astype(np.uint16), rowmap, colmap, ksize, 1, 0, got)
+    np.testing.assert_array_equal(got, plain_median(image.astype(np.uint16), ksize, "replicate"))
+
+
+@pytest.mark.parametrize("ksize", [median.NARROW_KSIZE, 21])
+def test_float64_too_wide_for_its_ranks_takes_the_histograms(ksize, monkeypatch):
+    # rows so wide that their ranks would overflow float32 (here: a lowered limit) are not
+    # filtered on ranks, nor by a 64-bit network (none is compiled beyond ALL_KEYS_MAX_SIDE)
+    monkeypatch.setattr(median, "MAX_FLOAT32_RANK", 1)
+    image = np.random.default_rng(ksize).normal(0, 1, (ksize + 4, 40))
+    assert median._plan(ksize, image.dtype, image.shape) == "ranks"
+    for border in SCIPY_MODES:
+        np.testing.assert_array_equal(median_filter(image, ksize, border=border),
+                                      scipy_median(image, ksize, border))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("ksize", WIDE_SIDES[:2])
 def test_generated_sides_on_rows_shorter_than_a_vector(dtype, ksize):
