@@ -47,6 +47,12 @@ def test_twin_steps_doubles_shouxie_ops_and_drops_their_references(tool):
     assert steps[3]["compare"] == ["ref.a", "ref.b"]
 
 
+def test_the_other_build_can_go_first(tool):
+    steps = [{"name": "one", "op": "image.median_filter"}]
+    assert tool.twin_steps(steps, first="other") == {"image.median_filter"}
+    assert steps[0]["compare"] == ["other.image.median_filter", "this.image.median_filter"]
+
+
 def test_the_other_builds_kernels_are_bound_for_the_call_only(builds, other):
     mine = median._median_network
     assert Path(mine.__file__).parent != other
@@ -98,13 +104,15 @@ name: tiny
 repeat: 3
 warmup: 0
 min_time: 0
+sweep:
+  k: [3, 5]
 steps:
   - name: img
     op: data.noise_image
     params: {height: 24, width: 40, channels: 3, dtype: uint8, seed: 0}
   - name: med
     op: image.median_filter
-    params: {image: "@img", ksize: 3}
+    params: {image: "@img", ksize: "${k}"}
   - name: boxes
     op: data.random_boxes
     params: {n: 50, seed: 0}
@@ -112,19 +120,49 @@ steps:
     op: detection.nms
     params: {boxes: "@boxes.boxes", scores: "@boxes.scores", iou_threshold: 0.5}
 """)
-    assert tool.main([str(other), str(config), "--out", str(tmp_path / "runs"), "-q"]) == 0
+    assert tool.main([str(other), str(config), "--out", str(tmp_path / "runs"), "-q", "--rounds", "2"]) == 0
     shown = capsys.readouterr().out
-    assert "| med | `image.median_filter` |" in shown and "| keep | `detection.nms` |" in shown
-    assert "tiny: 1 round(s)" in shown and "2 ops: geometric mean" in shown
-    (results,) = (tmp_path / "runs" / "tiny").glob("*/results.jsonl")
-    records = [json.loads(line) for line in results.read_text().splitlines()]
-    ops = {(r["step"], r["op"]): r for r in records}
-    assert set(ops) == {("img", "data.noise_image"), ("boxes", "data.random_boxes"),
-                        ("med", "this.image.median_filter"), ("med", "other.image.median_filter"),
-                        ("keep", "this.detection.nms"), ("keep", "other.detection.nms")}
-    for step in ("med", "keep"):
-        twin = next(r for (s, op), r in ops.items() if s == step and op.startswith("other."))
-        assert twin["status"] == "ok" and twin["agreement"]["ok"] and twin["time_s"]["repeat"] == 3
+    # a row per step and sweep point
+    assert "| med (k=3) | `image.median_filter` |" in shown and "| med (k=5) | `image.median_filter` |" in shown
+    assert "| keep (k=5) | `detection.nms` |" in shown
+    assert "tiny: 2 round(s)" in shown and "4 ops: geometric mean" in shown
+    runs = list((tmp_path / "runs" / "tiny").glob("*/results.jsonl"))
+    firsts = set()   # the build whose twin went first (the steps' baseline), per round
+    for results in runs:
+        records = [json.loads(line) for line in results.read_text().splitlines()]
+        ops = {(r["step"], r["op"], r["point"]["k"]): r for r in records}
+        assert {(step, op) for step, op, _ in ops} == {
+            ("img", "data.noise_image"), ("boxes", "data.random_boxes"),
+            ("med", "this.image.median_filter"), ("med", "other.image.median_filter"),
+            ("keep", "this.detection.nms"), ("keep", "other.detection.nms")}
+        baselines = {r["baseline"].split(".")[0] for r in records if r["baseline"]}
+        assert len(baselines) == 1
+        firsts |= baselines
+        for r in records:
+            if r["baseline"] and r["baseline"] != r["op"]:   # the second twin, checked against the first
+                assert r["status"] == "ok" and r["agreement"]["ok"] and r["time_s"]["repeat"] == 3
+    assert len(runs) == 2 and firsts == {"this", "other"}
+
+
+def test_rounds_in_fresh_processes_are_pooled(tool, other, tmp_path, capsys):
+    config = tmp_path / "small.yaml"
+    config.write_text("name: small\nrepeat: 2\nwarmup: 0\nsteps:\n"
+                      "  - {name: boxes, op: data.random_boxes, params: {n: 30, seed: 0}}\n"
+                      "  - {name: iou, op: detection.box_iou, params: {boxes1: '@boxes.boxes', boxes2: '@boxes.boxes'}}\n")
+    out = tmp_path / "runs"
+    assert tool.main([str(other), str(config), "--out", str(out), "-q", "--processes", "2", "--rounds", "2"]) == 0
+    shown = capsys.readouterr().out
+    assert "small: 4 round(s)" in shown and "| iou | `detection.box_iou` |" in shown
+    # each process wrote its rounds under a folder of its own
+    processes = sorted(path.name.split("-")[0] for path in out.iterdir())
+    assert processes == ["process0", "process1"]
+    assert len(list(out.glob("process*/small/*/results.jsonl"))) == 4
+
+
+def test_a_process_that_fails_fails_the_comparison(tool, other, tmp_path, capsys):
+    config = tmp_path / "broken.yaml"
+    config.write_text("name: broken\nsteps: 3\n")
+    assert tool.main([str(other), str(config), "--out", str(tmp_path / "runs"), "--processes", "2"]) == runner.EXIT_USAGE
 
 
 def test_a_plugin_that_cannot_load_is_named_at_its_place(tool, other, tmp_path, capsys):

@@ -1,7 +1,7 @@
 """Time a config's shouxie ops under two builds' compiled kernels, in one process, interleaved.
 
-``python tools/compare_builds.py OTHER CONFIG.yaml [CONFIG.yaml ...] [--level LEVEL] [--out DIR]
-[-s KEY=VALUE]``
+``python tools/compare_builds.py OTHER CONFIG.yaml [CONFIG.yaml ...] [--level LEVEL] [--rounds N]
+[--processes N] [--out DIR] [-s KEY=VALUE]``
 
 OTHER is the ``shouxie/core`` folder of another install of the same sources, built with other
 options (``-Ccmake.define.SHOUXIE_NATIVE=ON`` in another venv, say), by the same Cython and
@@ -10,12 +10,13 @@ op (anything but ``ref.*`` and ``data.*``) runs it twice: as ``this.<op>``, with
 kernels, and as ``other.<op>``, with the other build's bound in their place for the call. Both go
 through the same Python wrappers and the same rebinding, so they differ in the compiled code
 only, and the runner's timing takes their samples in turns (the references are left out of
-those steps: see ``twin_steps``). Each config is then an ordinary run
-(``runs/`` unless ``--out``; the agreement check proves the two builds' outputs equal) followed
-by a table of this / other per op. ``--level`` runs another of the other build's CPU levels
-(``baseline``, say); this install's own folder will then do as OTHER. This is the comparison of
-the portable build with ``-march=native`` (BENCHMARKS.md) that separate processes, on a machine
-whose speed drifts between them, cannot make.
+those steps, and the twin that goes first alternates between rounds: see ``twin_steps``). Each
+config is then an ordinary run (``runs/`` unless ``--out``; the agreement check proves the two
+builds' outputs equal) followed by a table of this / other per op over ``--rounds`` such runs,
+which ``--processes`` spreads over fresh processes. ``--level`` runs another of the other build's
+CPU levels (``baseline``, say); this install's own folder will then do as OTHER. This is the
+comparison of the portable build with ``-march=native`` (BENCHMARKS.md) that separate processes,
+on a machine whose speed drifts between them, cannot make.
 """
 from __future__ import annotations
 
@@ -24,9 +25,12 @@ import contextlib
 import functools
 import importlib.machinery
 import importlib.util
+import json
 import math
 import statistics
+import subprocess
 import sys
+import tempfile
 import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,6 +45,8 @@ PLUGIN = "compare_builds"
 NOT_TWINNED = ("ref.", "data.")
 #: Compiled modules every other one uses, not kernels.
 SHARED = ("_cyutility", "_cpu")
+#: The twins of an op: with this install's kernels, with the other build's.
+SIDES = ("this", "other")
 
 
 def _compiled(module: types.ModuleType) -> bool:
@@ -126,15 +132,19 @@ class Builds:
         return call
 
 
-def twin_steps(steps: list[Any]) -> set[str]:
-    """Replace each shouxie op of the config's steps by ``this.<op>`` and ``other.<op>``, this
-    build's the baseline; returns the ops replaced.
+def twin_steps(steps: list[Any], first: str = "this") -> set[str]:
+    """Replace each shouxie op of the config's steps by ``this.<op>`` and ``other.<op>``, the
+    ``first`` one of them (``this`` or ``other``) first, as the step's baseline; returns the ops
+    replaced.
 
     The references of those steps are left out. A round of samples takes every op of a step in
     turn, so each op runs right after the one before it: a reference's threads and cache
     footprint would weigh on the twin after it, not on both. With only the twins in a step, each
-    follows the other.
+    follows the other. Whichever runs first is warmed and calibrated first and leads every round
+    of samples: :func:`main` alternates ``first`` between rounds, so that neither build has that
+    place throughout.
     """
+    sides = SIDES if first == SIDES[0] else SIDES[::-1]
     twinned = set()
     for raw in steps:
         if not isinstance(raw, dict):
@@ -143,18 +153,19 @@ def twin_steps(steps: list[Any]) -> set[str]:
         ours = [name for name in names if isinstance(name, str) and not name.startswith(NOT_TWINNED)]
         if ours:
             raw.pop("op", None)
-            raw["compare"] = [f"{side}.{name}" for name in ours for side in ("this", "other")]
+            raw["compare"] = [f"{side}.{name}" for name in ours for side in sides]
             twinned.update(ours)
     return twinned
 
 
-def run(builds: Builds, path: str | Path, *, out: str | Path, overrides: list[str], quiet: bool) -> runner.Run:
-    """One config, its shouxie ops twinned, as an ordinary (serial) run."""
+def run(builds: Builds, path: str | Path, *, out: str | Path, overrides: list[str], quiet: bool,
+        first: str = "this") -> runner.Run:
+    """One config, its shouxie ops twinned (``first``'s first), as an ordinary (serial) run."""
     pm = get_plugin_manager()
     src, registry = runner.load_with_plugins(path, pm, overrides=overrides)
     if not isinstance(src.data, dict) or not isinstance(src.data.get("steps"), list):
         raise src.error("expected a mapping with a list of 'steps'")
-    for name in sorted(twin_steps(src.data["steps"])):
+    for name in sorted(twin_steps(src.data["steps"], first)):
         if name in registry:
             func = registry.get(name).func
             registry.add(f"this.{name}", builds.op(func, False), plugin=PLUGIN)
@@ -166,12 +177,16 @@ def run(builds: Builds, path: str | Path, *, out: str | Path, overrides: list[st
 
 
 def ratios(records: list[Any]) -> dict[tuple[Any, ...], tuple[float, float]]:
-    """This build's and the other's median time per twinned op, by (point, step, op)."""
+    """This build's and the other's median time per twinned op, by (point, step, op), from a
+    run's records (or their JSON lines); the step is named with the point's sweep values
+    (``median (dtype=uint8, ksize=3)``) when it has any."""
     times: dict[tuple[Any, ...], dict[str, float]] = {}
     for r in records:
-        side, _, op = r.op.partition(".")
-        if side in ("this", "other") and r.time_s:
-            times.setdefault((r.point_index, r.step, op), {})[side] = r.time_s["median"]
+        side, _, op = r["op"].partition(".")
+        if side in SIDES and r["time_s"]:
+            values = ", ".join(f"{k}={v}" for k, v in r["point"].items())
+            step = f"{r['step']} ({values})" if values else r["step"]
+            times.setdefault((r["point_index"], step, op), {})[side] = r["time_s"]["median"]
     return {key: (t["this"], t["other"]) for key, t in times.items() if len(t) == 2}
 
 
@@ -194,6 +209,53 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3g} ms"
 
 
+Rounds = tuple[str, list[dict[tuple[Any, ...], tuple[float, float]]], list[str], bool]
+
+
+class Exited(Exception):
+    """A process running rounds exited with an error, which it printed."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _here(builds: Builds, path: str, args: argparse.Namespace) -> Rounds:
+    """The config's rounds in this process: its name, each round's ratios and run directory, and
+    whether any record failed."""
+    rounds, dirs, failed = [], [], False
+    for i in range(max(args.rounds, 1)):
+        result = run(builds, path, out=args.out, overrides=args.set, quiet=args.quiet, first=SIDES[i % 2])
+        failed |= result.exit_code() != runner.EXIT_OK
+        rounds.append(ratios(result.records))
+        dirs.append(str(result.dir))
+    return result.name, rounds, dirs, failed
+
+
+def _in_processes(path: str, args: argparse.Namespace) -> Rounds:
+    """The config's rounds in ``args.processes`` fresh processes (this tool again), each running
+    ``args.rounds`` of them into a folder of its own under ``args.out``, read back from the run
+    directories. A process's memory layout can favour one build's kernels in all its rounds (an op
+    that allocates a large output, say); pooling processes averages that out too."""
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    name, rounds, dirs, failed = "", [], [], False
+    for k in range(args.processes):
+        out = tempfile.mkdtemp(prefix=f"process{k}-", dir=args.out)
+        command = [sys.executable, __file__, args.other, str(path), "--rounds", str(args.rounds),
+                   "--out", out, "-q", *(["--level", args.level] if args.level else []),
+                   *(f"--set={item}" for item in args.set)]
+        done = subprocess.run(command, stdout=subprocess.DEVNULL)   # its errors: on stderr
+        if done.returncode not in (runner.EXIT_OK, runner.EXIT_FAILED_RECORDS):
+            raise Exited(done.returncode)
+        failed |= done.returncode != runner.EXIT_OK
+        for results in sorted(Path(out).glob("*/*/results.jsonl")):
+            records = [json.loads(line) for line in results.read_text().splitlines()]
+            name = records[0]["experiment"] if records else name
+            rounds.append(ratios(records))
+            dirs.append(str(results.parent))
+    return name, rounds, dirs, failed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="compare_builds", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("other", help="the shouxie/core folder of the other build")
@@ -201,7 +263,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--level", help="the other build's CPU level to run (default: the one it "
                         "would dispatch to here)")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="runs of each config; the table gives medians over them (default: 1)")
+                        help="runs of each config, this build's kernels first in odd rounds and the "
+                        "other's in even ones; the table gives medians over them (default: 1)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="fresh processes to run the rounds in, each running --rounds of them; the "
+                        "table pools all their rounds (default: 1, this process)")
     parser.add_argument("--out", default="runs", help="base directory for run directories (default: runs)")
     parser.add_argument("-s", "--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, as in shouxie run")
@@ -215,18 +281,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"this: {Path(core.__file__).parent}\nother: {builds.folder}")
     failed = False
     for path in args.configs:
-        rounds, dirs = [], []
-        for _ in range(max(args.rounds, 1)):
-            try:
-                result = run(builds, path, out=args.out, overrides=args.set, quiet=args.quiet)
-            except ConfigError as exc:
-                print(f"compare_builds: error: {exc}", file=sys.stderr)
-                return runner.EXIT_USAGE
-            failed |= result.exit_code() != runner.EXIT_OK
-            rounds.append(ratios(result.records))
-            dirs.append(str(result.dir))
+        try:
+            if args.processes > 1:
+                name, rounds, dirs, bad = _in_processes(path, args)
+            else:
+                name, rounds, dirs, bad = _here(builds, path, args)
+        except ConfigError as exc:
+            print(f"compare_builds: error: {exc}", file=sys.stderr)
+            return runner.EXIT_USAGE
+        except Exited as exc:
+            return exc.code
+        failed |= bad
         rows, medians = table(rounds)
-        print(f"\n{result.name}: {len(rounds)} round(s), {', '.join(dirs)}\n")
+        print(f"\n{name}: {len(rounds)} round(s), {', '.join(dirs)}\n")
         print("\n".join(rows))
         if medians:
             within = sum(r <= 1.05 for r in medians)
