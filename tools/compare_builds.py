@@ -206,7 +206,7 @@ def table(rounds: list[dict[tuple[Any, ...], tuple[float, float]]]) -> tuple[lis
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds:.3g} s" if seconds >= 1 else f"{seconds * 1e3:.3g} ms"
 
 
 Rounds = tuple[str, list[dict[tuple[Any, ...], tuple[float, float]]], list[str], bool]
