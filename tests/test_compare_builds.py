@@ -159,6 +159,21 @@ def test_rounds_in_fresh_processes_are_pooled(tool, other, tmp_path, capsys):
     assert len(list(out.glob("process*/small/*/results.jsonl"))) == 4
 
 
+def test_the_first_build_alternates_across_processes(tool, other, tmp_path):
+    config = tmp_path / "one.yaml"
+    config.write_text("name: one\nrepeat: 2\nwarmup: 0\nsteps:\n"
+                      "  - {name: boxes, op: data.random_boxes, params: {n: 30, seed: 0}}\n"
+                      "  - {name: keep, op: detection.nms, params: {boxes: '@boxes.boxes', "
+                      "scores: '@boxes.scores', iou_threshold: 0.5}}\n")
+    out = tmp_path / "runs"
+    # one round per process: each process's round must not start with the same build
+    assert tool.main([str(other), str(config), "--out", str(out), "-q", "--processes", "2"]) == 0
+    firsts = sorted(json.loads(line)["baseline"].split(".")[0]
+                    for results in out.glob("process*/one/*/results.jsonl")
+                    for line in results.read_text().splitlines() if json.loads(line)["baseline"])
+    assert firsts == ["other", "other", "this", "this"]   # both twins of a step name its baseline
+
+
 def test_a_process_that_fails_fails_the_comparison(tool, other, tmp_path, capsys):
     config = tmp_path / "broken.yaml"
     config.write_text("name: broken\nsteps: 3\n")

@@ -1,7 +1,7 @@
 """Time a config's shouxie ops under two builds' compiled kernels, in one process, interleaved.
 
 ``python tools/compare_builds.py OTHER CONFIG.yaml [CONFIG.yaml ...] [--level LEVEL] [--rounds N]
-[--processes N] [--out DIR] [-s KEY=VALUE]``
+[--processes N] [--first this|other] [--out DIR] [-s KEY=VALUE]``
 
 OTHER is the ``shouxie/core`` folder of another install of the same sources, built with other
 options (``-Ccmake.define.SHOUXIE_NATIVE=ON`` in another venv, say), by the same Cython and
@@ -224,8 +224,10 @@ def _here(builds: Builds, path: str, args: argparse.Namespace) -> Rounds:
     """The config's rounds in this process: its name, each round's ratios and run directory, and
     whether any record failed."""
     rounds, dirs, failed = [], [], False
+    start = SIDES.index(args.first)
     for i in range(max(args.rounds, 1)):
-        result = run(builds, path, out=args.out, overrides=args.set, quiet=args.quiet, first=SIDES[i % 2])
+        result = run(builds, path, out=args.out, overrides=args.set, quiet=args.quiet,
+                     first=SIDES[(start + i) % 2])
         failed |= result.exit_code() != runner.EXIT_OK
         rounds.append(ratios(result.records))
         dirs.append(str(result.dir))
@@ -236,14 +238,16 @@ def _in_processes(path: str, args: argparse.Namespace) -> Rounds:
     """The config's rounds in ``args.processes`` fresh processes (this tool again), each running
     ``args.rounds`` of them into a folder of its own under ``args.out``, read back from the run
     directories. A process's memory layout can favour one build's kernels in all its rounds (an op
-    that allocates a large output, say); pooling processes averages that out too."""
+    that allocates a large output, say); pooling processes averages that out too. The build that
+    goes first keeps alternating across processes, whatever the number of rounds in each."""
     Path(args.out).mkdir(parents=True, exist_ok=True)
     name, rounds, dirs, failed = "", [], [], False
     for k in range(args.processes):
         out = tempfile.mkdtemp(prefix=f"process{k}-", dir=args.out)
+        first = SIDES[(SIDES.index(args.first) + k * max(args.rounds, 1)) % 2]
         command = [sys.executable, __file__, args.other, str(path), "--rounds", str(args.rounds),
-                   "--out", out, "-q", *(["--level", args.level] if args.level else []),
-                   *(f"--set={item}" for item in args.set)]
+                   "--first", first, "--out", out, "-q",
+                   *(["--level", args.level] if args.level else []), *(f"--set={item}" for item in args.set)]
         done = subprocess.run(command, stdout=subprocess.DEVNULL)   # its errors: on stderr
         if done.returncode not in (runner.EXIT_OK, runner.EXIT_FAILED_RECORDS):
             raise Exited(done.returncode)
@@ -263,8 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--level", help="the other build's CPU level to run (default: the one it "
                         "would dispatch to here)")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="runs of each config, this build's kernels first in odd rounds and the "
-                        "other's in even ones; the table gives medians over them (default: 1)")
+                        help="runs of each config, the build that goes first alternating between "
+                        "them; the table gives medians over them (default: 1)")
+    parser.add_argument("--first", choices=SIDES, default=SIDES[0],
+                        help="the build whose kernels go first in the first round (default: this)")
     parser.add_argument("--processes", type=int, default=1,
                         help="fresh processes to run the rounds in, each running --rounds of them; the "
                         "table pools all their rounds (default: 1, this process)")
